@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the system packages QuantStudio builds and runs on (Debian 12 / Ubuntu 22.04+).
+# Idempotent: does nothing when everything is present. Uses sudo when not root.
+set -euo pipefail
+
+packages=(
+  libtorch-dev          # the engine (PyTorch 1.13 C++ API, CPU, oneDNN)
+  libopenblas0-pthread  # a fast BLAS for libtorch's linear layers (the reference BLAS is ~20x slower)
+  cmake g++ make        # builds the libtorch shim
+  nodejs npm            # installs plotly.js and the SignalR client into the web app
+)
+if [[ "${QS_WITH_BROWSER:-0}" == "1" ]]; then
+  packages+=(chromium chromium-driver)  # headless browser tests
+fi
+if [[ "${QS_WITH_PYTORCH:-0}" == "1" ]]; then
+  packages+=(python3-torch)             # the side-by-side baseline in bench/
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  # A newer nodejs from another repository also provides npm; do not fight it.
+  if [[ "$p" == "npm" ]] && command -v npm >/dev/null 2>&1; then continue; fi
+  if [[ "$p" == "nodejs" ]] && command -v node >/dev/null 2>&1; then continue; fi
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  exit 0
+fi
+
+SUDO=""
+if [[ "$(id -u)" != "0" ]]; then SUDO="sudo"; fi
+echo "Installing system packages: ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
