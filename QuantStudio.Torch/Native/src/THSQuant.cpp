@@ -112,41 +112,42 @@ inline void finish_scale(int scheme, float lo, float hi, float& alpha, float& be
 }
 
 // Quantizes elements [b, e) with the bucket's (alpha, beta), writing codes and dequantized values.
-inline void quantize_range(const BucketSpec& s, const float* v, int64_t b, int64_t e, float alpha, float beta, uint8_t* codes, float* out)
+// Specialised per (scheme, rounding) so that each inner loop is branch-free and vectorizes.
+template <bool Absmax, bool Stochastic>
+void quantize_loop(const BucketSpec& s, const float* __restrict v, int64_t b, int64_t e, float alpha, float beta, uint8_t* __restrict codes,
+                   float* __restrict out)
 {
     const float steps = s.steps();
     const float step = alpha / steps;
-    if (s.scheme == kSchemeUniform) {
-        for (int64_t i = b; i < e; i++) {
-            float x = (v[i] - beta) / alpha * steps;
-            x = std::min(steps, std::max(0.0f, x)); // also maps NaN to 0 instead of undefined casts
-            float q;
-            if (s.stochastic) {
-                float fl = static_cast<float>(static_cast<int32_t>(x));
-                q = uniform01(s.seed, i) < x - fl ? fl + 1.0f : fl;
-            } else {
-                q = round_half_even(x);
-            }
-            codes[i] = static_cast<uint8_t>(q);
+    const int sign_code = 1 << (s.bits - 1);
+    for (int64_t i = b; i < e; i++) {
+        float x = Absmax ? std::fabs(v[i]) / alpha * steps : (v[i] - beta) / alpha * steps;
+        x = std::min(steps, std::max(0.0f, x)); // also maps NaN to 0 instead of undefined casts
+        float q;
+        if (Stochastic) {
+            float fl = static_cast<float>(static_cast<int32_t>(x));
+            q = uniform01(s.seed, i) < x - fl ? fl + 1.0f : fl;
+        } else {
+            q = round_half_even(x);
+        }
+        int32_t code = static_cast<int32_t>(q);
+        if (Absmax) {
+            bool negative = v[i] < 0.0f;
+            codes[i] = static_cast<uint8_t>(negative ? code | sign_code : code);
+            out[i] = negative ? -(q * step) : q * step;
+        } else {
+            codes[i] = static_cast<uint8_t>(code);
             out[i] = q * step + beta;
         }
-    } else {
-        const int sign_shift = s.bits - 1;
-        for (int64_t i = b; i < e; i++) {
-            bool negative = v[i] < 0.0f;
-            float x = std::fabs(v[i]) / alpha * steps;
-            x = std::min(steps, std::max(0.0f, x));
-            float q;
-            if (s.stochastic) {
-                float fl = static_cast<float>(static_cast<int32_t>(x));
-                q = uniform01(s.seed, i) < x - fl ? fl + 1.0f : fl;
-            } else {
-                q = round_half_even(x);
-            }
-            codes[i] = static_cast<uint8_t>((negative ? 1 << sign_shift : 0) | static_cast<int>(q));
-            out[i] = negative ? -(q * step) : q * step;
-        }
     }
+}
+
+inline void quantize_range(const BucketSpec& s, const float* v, int64_t b, int64_t e, float alpha, float beta, uint8_t* codes, float* out)
+{
+    if (s.scheme == kSchemeUniform)
+        s.stochastic ? quantize_loop<false, true>(s, v, b, e, alpha, beta, codes, out) : quantize_loop<false, false>(s, v, b, e, alpha, beta, codes, out);
+    else
+        s.stochastic ? quantize_loop<true, true>(s, v, b, e, alpha, beta, codes, out) : quantize_loop<true, false>(s, v, b, e, alpha, beta, codes, out);
 }
 
 void bucketed_quantize(const BucketSpec& s, const float* v, float* out, uint8_t* codes, float* alpha, float* beta)
