@@ -22,7 +22,7 @@ public static class CommandRunner
             return Fail(stderr, command, e.Message, ExitUsageError);
         }
         catch (Exception e) when (e is InputException or SafetensorsFormatException or QswFormatException or FileNotFoundException
-                                      or DirectoryNotFoundException or UnauthorizedAccessException or IOException or TorchException)
+                                      or DirectoryNotFoundException or UnauthorizedAccessException or IOException or TorchException or ArgumentException)
         {
             return Fail(stderr, command, e.Message, ExitInputError);
         }
