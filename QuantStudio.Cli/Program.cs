@@ -1,21 +1,27 @@
-using QuantStudio.Torch;
+using QuantStudio.Cli.Commands;
 
-// `quantstudio` — headless runs. Subcommands arrive with the quantization and training libraries.
+// `quantstudio` — headless runs. One class per command under Commands/.
+ICommand[] commands = [new InfoCommand(), new QuantizeCommand(), new UnpackCommand()];
+
 if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
 {
     Console.WriteLine("quantstudio — compress neural networks by distillation and quantization");
     Console.WriteLine();
     Console.WriteLine("usage: quantstudio <command> [options]");
-    Console.WriteLine("  info        show the libtorch engine, threads and CPU features");
+    foreach (var c in commands)
+        Console.WriteLine($"  {c.Name,-10}  {c.Summary}");
+    Console.WriteLine();
+    Console.WriteLine($"  {QuantizeCommand.Usage}");
+    Console.WriteLine($"  {UnpackCommand.Usage}");
     return 0;
 }
 
-switch (args[0])
+var command = commands.FirstOrDefault(c => c.Name == args[0]);
+if (command is null)
 {
-    case "info":
-        Console.WriteLine($"libtorch {torch.version}, threads {torch.get_num_threads()}, cuda {torch.cuda.is_available()}, native bf16 {CpuFeatures.HasNativeBf16}");
-        return 0;
-    default:
-        Console.Error.WriteLine($"quantstudio: unknown command '{args[0]}' (see quantstudio --help)");
-        return 2;
+    Console.Error.WriteLine($"quantstudio: unknown command '{args[0]}' (see quantstudio --help)");
+    return 2;
 }
+// libtorch in a host process may start with one intra-op thread; use the machine.
+QuantStudio.Torch.torch.set_num_threads(Environment.ProcessorCount);
+return command.Run(args[1..], Console.Out, Console.Error);
