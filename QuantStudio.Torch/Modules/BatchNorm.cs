@@ -63,9 +63,10 @@ public abstract class BatchNorm : Module<Tensor, Tensor>
         var factor = momentum ?? 0.0;
         if (training && num_batches_tracked is { } count)
         {
+            // An integer scalar: an in-place add with a floating alpha is rejected on int64 tensors.
             using (torch.no_grad())
-            using (var one = torch.ones([], ScalarType.Int64))
-                count.add_(one);
+            using (var next = count.add(1L))
+                count.copy_(next);
             if (momentum is null)
                 factor = 1.0 / count.item<long>();
         }
