@@ -16,7 +16,10 @@ public sealed class StateDict : OrderedDictionary<string, Tensor>, IDisposable
     {
         var copy = new StateDict();
         foreach (var (key, value) in this)
-            copy.Add(key, value.detach().clone().DetachFromDisposeScope());
+        {
+            using var detached = value.detach();
+            copy.Add(key, detached.clone().DetachFromDisposeScope());
+        }
         return copy;
     }
 

@@ -120,6 +120,7 @@ public class ModuleStructureTests
     [Fact]
     public void Replacing_a_weight_checks_its_shape_and_frees_the_old_one()
     {
+        using var scope = torch.NewDisposeScope();
         using var linear = torch.nn.Linear(3, 2);
         var old = linear.weight;
         Assert.Throws<ArgumentException>(() => linear.weight = torch.zeros([3, 2], requires_grad: true));

@@ -201,6 +201,11 @@ public class OptimizerStepTests
         Assert.Equal(before, scope.Count);
         Assert.Equal(["exp_avg", "exp_avg_sq", "max_exp_avg_sq"], optimizer.state(p)!.named_tensors.Keys);
         Assert.Equal(2, optimizer.state(p)!.step);
+
+        var expAvg = optimizer.state(p)!.named_tensors["exp_avg"];
+        optimizer.Dispose();
+        Assert.True(expAvg.IsInvalid);
+        Assert.False(p.IsInvalid);
     }
 
     [Fact]

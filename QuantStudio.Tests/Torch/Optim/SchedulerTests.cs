@@ -31,6 +31,7 @@ public class SchedulerTests
     [Fact]
     public void Step_lr_decays_by_gamma_every_step_size_epochs()
     {
+        using var scope = torch.NewDisposeScope();
         using var optimizer = NewSgd();
         var lrs = Lrs(optimizer, torch.optim.lr_scheduler.StepLR(optimizer, step_size: 3, gamma: 0.5), 7);
         AssertClose([0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.025, 0.025], lrs);
@@ -39,6 +40,7 @@ public class SchedulerTests
     [Fact]
     public void Multi_step_lr_decays_at_each_milestone_and_twice_at_a_repeated_one()
     {
+        using var scope = torch.NewDisposeScope();
         using var optimizer = NewSgd();
         var lrs = Lrs(optimizer, torch.optim.lr_scheduler.MultiStepLR(optimizer, [5, 2, 5], gamma: 0.1), 6);
         AssertClose([0.1, 0.1, 0.1 * 0.1, 0.1 * 0.1, 0.1 * 0.1, 0.1 * 0.1 * 0.1 * 0.1, 0.1 * 0.1 * 0.1 * 0.1], lrs);
@@ -47,6 +49,7 @@ public class SchedulerTests
     [Fact]
     public void Cosine_annealing_follows_the_half_cosine_from_base_to_eta_min()
     {
+        using var scope = torch.NewDisposeScope();
         using var optimizer = NewSgd();
         var lrs = Lrs(optimizer, torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max: 10, eta_min: 0.01), 10);
         var expected = Enumerable.Range(0, 11).Select(e => 0.01 + (0.1 - 0.01) * (1 + Math.Cos(Math.PI * e / 10)) / 2).ToList();
@@ -60,6 +63,7 @@ public class SchedulerTests
     [Fact]
     public void Linear_warmup_ramps_up_then_hands_over_to_the_wrapped_schedule()
     {
+        using var scope = torch.NewDisposeScope();
         using var optimizer = NewSgd();
         var cosine = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max: 10, eta_min: 0.01);
         var warmup = torch.optim.lr_scheduler.LinearWarmup(cosine, warmup_steps: 4, start_factor: 0.25);
@@ -77,6 +81,7 @@ public class SchedulerTests
     [Fact]
     public void Warmup_alone_holds_the_base_lr_after_warming_up()
     {
+        using var scope = torch.NewDisposeScope();
         using var optimizer = NewSgd();
         var lrs = Lrs(optimizer, torch.optim.lr_scheduler.LinearWarmup(optimizer, warmup_steps: 2, start_factor: 0.5), 3);
         AssertClose([0.05, 0.075, 0.1, 0.1], lrs);
@@ -85,6 +90,7 @@ public class SchedulerTests
     [Fact]
     public void Each_parameter_group_is_scheduled_from_its_own_base_lr()
     {
+        using var scope = torch.NewDisposeScope();
         using var optimizer = torch.optim.SGD(
             [new ParamGroupSpec([torch.zeros([1], requires_grad: true)]), new ParamGroupSpec([torch.zeros([1], requires_grad: true)], lr: 0.01)],
             lr: 0.1);
@@ -98,6 +104,7 @@ public class SchedulerTests
     [Fact]
     public void A_restored_schedule_continues_exactly_where_it_was_saved()
     {
+        using var scope = torch.NewDisposeScope();
         using var original = NewSgd();
         var schedule = torch.optim.lr_scheduler.LinearWarmup(torch.optim.lr_scheduler.CosineAnnealingLR(original, T_max: 20), warmup_steps: 3);
         for (var i = 0; i < 7; i++)
@@ -121,6 +128,7 @@ public class SchedulerTests
     [Fact]
     public void Invalid_schedules_and_states_are_rejected_with_the_field_named()
     {
+        using var scope = torch.NewDisposeScope();
         using var optimizer = NewSgd();
         Assert.Contains("step_size", Assert.Throws<ArgumentOutOfRangeException>(() => new StepLR(optimizer, 0)).Message);
         Assert.Contains("T_max", Assert.Throws<ArgumentOutOfRangeException>(() => new CosineAnnealingLR(optimizer, 0)).Message);
