@@ -57,7 +57,7 @@ public class Conv2d : Module<Tensor, Tensor>, IWeightTransformable
     public Tensor? bias
     {
         get => get_parameter(nameof(bias));
-        set => register_parameter(nameof(bias), value);
+        set => register_parameter(nameof(bias), value is null ? null : LayerChecks.Shape(value, [out_channels], nameof(bias)));
     }
 
     public Func<Tensor, Tensor>? WeightTransform { get; set; }

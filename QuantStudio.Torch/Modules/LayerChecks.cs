@@ -25,10 +25,14 @@ internal static class LayerChecks
     public static Tensor SameShape(Tensor replacement, Tensor current, string field)
     {
         ArgumentNullException.ThrowIfNull(replacement, field);
-        if (!replacement.shape.SequenceEqual(current.shape))
-            throw new ArgumentException(
-                $"{field} must keep shape [{string.Join(", ", current.shape)}], got [{string.Join(", ", replacement.shape)}]", field);
-        return replacement;
+        return Shape(replacement, current.shape, field);
+    }
+
+    public static Tensor Shape(Tensor tensor, long[] shape, string field)
+    {
+        if (!tensor.shape.SequenceEqual(shape))
+            throw new ArgumentException($"{field} must have shape [{string.Join(", ", shape)}], got [{string.Join(", ", tensor.shape)}]", field);
+        return tensor;
     }
 
     /// <summary>Bias U(−1/√fan_in, 1/√fan_in), PyTorch's default for linear and conv layers.</summary>

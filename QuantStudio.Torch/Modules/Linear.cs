@@ -29,7 +29,7 @@ public class Linear : Module<Tensor, Tensor>, IWeightTransformable
     public Tensor? bias
     {
         get => get_parameter(nameof(bias));
-        set => register_parameter(nameof(bias), value);
+        set => register_parameter(nameof(bias), value is null ? null : LayerChecks.Shape(value, [out_features], nameof(bias)));
     }
 
     public Func<Tensor, Tensor>? WeightTransform { get; set; }
