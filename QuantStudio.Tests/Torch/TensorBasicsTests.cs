@@ -173,3 +173,19 @@ public class TensorBasicsTests
         Assert.Throws<ArgumentOutOfRangeException>(() => torch.set_num_threads(0));
     }
 }
+
+public class IntegralArithmeticTests
+{
+    [Fact]
+    public void Integer_tensors_accept_whole_number_alphas_and_in_place_updates()
+    {
+        using var counter = torch.zeros([1], ScalarType.Int64);
+        using var one = torch.ones([1], ScalarType.Int64);
+        counter.add_(one).add_(one, 2).add_(3);
+        Assert.Equal(6L, counter.item<long>());
+        using var sum = counter.add(one, 4);
+        Assert.Equal(10L, sum.item<long>());
+        Assert.Equal(ScalarType.Int64, sum.dtype);
+        Assert.Throws<TorchException>(() => counter.add_(one, 0.5));
+    }
+}

@@ -6,6 +6,14 @@
 using qs::dims;
 using qs::scalar;
 
+// libtorch refuses a floating alpha/value for integral tensors (int64 counters, say); pass whole numbers as integers there.
+static at::Scalar scalar_for(const at::Tensor& t, double v)
+{
+    if (!at::isFloatingType(t.scalar_type()) && !at::isComplexType(t.scalar_type()) && v == static_cast<double>(static_cast<int64_t>(v)))
+        return at::Scalar(static_cast<int64_t>(v));
+    return at::Scalar(v);
+}
+
 // ---- lifetime & metadata -------------------------------------------------------------------
 
 QS_EXPORT void THSTensor_dispose(Tensor t)
@@ -187,8 +195,8 @@ QS_BINARY(matmul, a->matmul(*b))
 QS_BINARY(logical_and, a->logical_and(*b))
 QS_BINARY(logical_or, a->logical_or(*b))
 
-QS_EXPORT Tensor THSTensor_add(Tensor a, Tensor b, double alpha) { QS_CATCH_TENSOR(a->add(*b, alpha)) }
-QS_EXPORT Tensor THSTensor_sub(Tensor a, Tensor b, double alpha) { QS_CATCH_TENSOR(a->sub(*b, alpha)) }
+QS_EXPORT Tensor THSTensor_add(Tensor a, Tensor b, double alpha) { QS_CATCH_TENSOR(a->add(*b, scalar_for(*a, alpha))) }
+QS_EXPORT Tensor THSTensor_sub(Tensor a, Tensor b, double alpha) { QS_CATCH_TENSOR(a->sub(*b, scalar_for(*a, alpha))) }
 
 #define QS_SCALAR_OP(name, expr) \
     QS_EXPORT Tensor THSTensor_##name##_scalar(Tensor t, double v, int is_int) { QS_CATCH_TENSOR(expr) }
@@ -223,16 +231,16 @@ QS_EXPORT Tensor THSTensor_clamp_tensor(Tensor t, Tensor min, Tensor max)
 
 // ---- in-place (used by optimizers and initializers, always under no_grad on the managed side) --
 
-QS_EXPORT int THSTensor_add_(Tensor t, Tensor other, double alpha) { QS_CATCH_STATUS(t->add_(*other, alpha);) }
-QS_EXPORT int THSTensor_add_scalar_(Tensor t, double v) { QS_CATCH_STATUS(t->add_(v);) }
+QS_EXPORT int THSTensor_add_(Tensor t, Tensor other, double alpha) { QS_CATCH_STATUS(t->add_(*other, scalar_for(*t, alpha));) }
+QS_EXPORT int THSTensor_add_scalar_(Tensor t, double v) { QS_CATCH_STATUS(t->add_(scalar_for(*t, v));) }
 QS_EXPORT int THSTensor_mul_(Tensor t, Tensor other) { QS_CATCH_STATUS(t->mul_(*other);) }
-QS_EXPORT int THSTensor_mul_scalar_(Tensor t, double v) { QS_CATCH_STATUS(t->mul_(v);) }
+QS_EXPORT int THSTensor_mul_scalar_(Tensor t, double v) { QS_CATCH_STATUS(t->mul_(scalar_for(*t, v));) }
 QS_EXPORT int THSTensor_div_(Tensor t, Tensor other) { QS_CATCH_STATUS(t->div_(*other);) }
 QS_EXPORT int THSTensor_addcmul_(Tensor t, Tensor a, Tensor b, double value) { QS_CATCH_STATUS(t->addcmul_(*a, *b, value);) }
 QS_EXPORT int THSTensor_addcdiv_(Tensor t, Tensor a, Tensor b, double value) { QS_CATCH_STATUS(t->addcdiv_(*a, *b, value);) }
 QS_EXPORT int THSTensor_copy_(Tensor t, Tensor src) { QS_CATCH_STATUS(t->copy_(*src);) }
 QS_EXPORT int THSTensor_zero_(Tensor t) { QS_CATCH_STATUS(t->zero_();) }
-QS_EXPORT int THSTensor_fill_(Tensor t, double v) { QS_CATCH_STATUS(t->fill_(v);) }
+QS_EXPORT int THSTensor_fill_(Tensor t, double v) { QS_CATCH_STATUS(t->fill_(scalar_for(*t, v));) }
 QS_EXPORT int THSTensor_clamp_(Tensor t, double min, double max) { QS_CATCH_STATUS(t->clamp_(min, max);) }
 QS_EXPORT int THSTensor_uniform_(Tensor t, double from, double to) { QS_CATCH_STATUS(t->uniform_(from, to);) }
 QS_EXPORT int THSTensor_normal_(Tensor t, double mean, double std) { QS_CATCH_STATUS(t->normal_(mean, std);) }
