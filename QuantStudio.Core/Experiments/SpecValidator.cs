@@ -18,7 +18,7 @@ public static class SpecValidator
         Check(spec.Dataset.ValidationSplit is >= 0 and <= 0.5, "dataset.validation_split", "must be between 0 and 0.5");
         Check(spec.Dataset.Subset is null or >= 1, "dataset.subset", "must be at least 1 (or null for all examples)");
 
-        Check(ExperimentCatalog.Models.Contains(spec.Student.Arch), "student.arch",
+        Check(ExperimentCatalog.IsKnownModel(spec.Student.Arch), "student.arch",
             $"unknown model '{spec.Student.Arch}'; allowed: {string.Join(", ", ExperimentCatalog.Models)}");
         Check(spec.Student.Width is > 0 and <= 8, "student.width", "must be in (0, 8]");
         Check(spec.Student.Depth is > 0 and <= 8, "student.depth", "must be in (0, 8]");
@@ -27,7 +27,7 @@ public static class SpecValidator
             Check(spec.Teacher is not null, "teacher", $"method '{spec.Method}' learns from a teacher: give teacher.arch (and a checkpoint, or it is trained first)");
         if (spec.Teacher is { } t)
         {
-            Check(ExperimentCatalog.Models.Contains(t.Arch), "teacher.arch",
+            Check(ExperimentCatalog.IsKnownModel(t.Arch), "teacher.arch",
                 $"unknown model '{t.Arch}'; allowed: {string.Join(", ", ExperimentCatalog.Models)}");
             Check(t.Width is > 0 and <= 8, "teacher.width", "must be in (0, 8]");
             if (t.Train is { } tt)

@@ -1,0 +1,26 @@
+using QuantStudio.Torch;
+using QuantStudio.Torch.Modules;
+
+namespace QuantStudio.Core.Models;
+
+/// <summary>A multi-layer perceptron over flattened input: (Linear → ReLU) × depth, then a classifier.</summary>
+public sealed class Mlp : Module<Tensor, Tensor>
+{
+    private readonly Sequential body;
+
+    public Mlp(InputShape input, long hidden = 256, int layers = 2) : base("mlp")
+    {
+        var seq = new Sequential(("flatten", new Flatten()));
+        long inFeatures = (long)input.Channels * input.Height * input.Width;
+        for (var i = 0; i < layers; i++)
+        {
+            seq.append($"fc{i + 1}", torch.nn.Linear(inFeatures, hidden));
+            seq.append($"relu{i + 1}", torch.nn.ReLU());
+            inFeatures = hidden;
+        }
+        seq.append("classifier", torch.nn.Linear(inFeatures, input.Classes));
+        body = register_module("body", seq);
+    }
+
+    public override Tensor forward(Tensor input) => body.call(input);
+}

@@ -1,0 +1,67 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using QuantStudio.Torch;
+using QuantStudio.Torch.Modules;
+
+namespace QuantStudio.Core.Models;
+
+/// <summary>Builds the networks a spec names, with the spec's width and depth multipliers.</summary>
+public static partial class ModelZoo
+{
+    /// <summary>The fixed names; Wide ResNets are also accepted as <c>wrn-D-K</c> (e.g. wrn-16-2).</summary>
+    public static readonly IReadOnlyList<string> Names =
+    [
+        "mlp", "lenet5", "lenet5-small",
+        "cifar-teacher", "cifar-student-1", "cifar-student-2", "cifar-student-3",
+        "resnet20", "resnet32", "resnet56", "wrn", "mobilenetv2", "char-lstm",
+    ];
+
+    public static bool IsKnown(string arch) => Names.Contains(arch) || WrnName().IsMatch(arch);
+
+    /// <summary>True for models that read character ids rather than images.</summary>
+    public static bool IsLanguageModel(string arch) => arch == "char-lstm";
+
+    /// <summary>
+    /// Builds <paramref name="arch"/> for <paramref name="input"/>. <paramref name="width"/> scales channel
+    /// and unit counts; <paramref name="depth"/> scales the repeated blocks of the nets that have them
+    /// (mlp, resnets, wrn, mobilenetv2, char-lstm) and is ignored by the fixed-depth ones.
+    /// </summary>
+    public static Module<Tensor, Tensor> Create(string arch, InputShape input, double width = 1.0, double depth = 1.0)
+    {
+        if (width <= 0 || double.IsNaN(width))
+            throw new ArgumentOutOfRangeException(nameof(width), width, "width multiplier must be positive");
+        if (depth <= 0 || double.IsNaN(depth))
+            throw new ArgumentOutOfRangeException(nameof(depth), depth, "depth multiplier must be positive");
+        if (IsLanguageModel(arch) != input.IsText)
+            throw new ArgumentException(IsLanguageModel(arch)
+                ? $"model '{arch}' reads text; pick a text dataset"
+                : $"model '{arch}' reads images; pick an image dataset", nameof(arch));
+
+        var wrn = WrnName().Match(arch);
+        if (wrn.Success)
+            return new WideResNet(input, int.Parse(wrn.Groups[1].Value, CultureInfo.InvariantCulture),
+                double.Parse(wrn.Groups[2].Value, CultureInfo.InvariantCulture) * width);
+
+        return arch switch
+        {
+            "mlp" => new Mlp(input, ModelScaling.Channels(256, width), ModelScaling.Blocks(2, depth)),
+            "lenet5" => new LeNet5(input, width),
+            "lenet5-small" => new LeNet5(input, 0.5 * width),
+            "cifar-teacher" => CifarConvNet.Teacher(input, width),
+            "cifar-student-1" => CifarConvNet.Student1(input, width),
+            "cifar-student-2" => CifarConvNet.Student2(input, width),
+            "cifar-student-3" => CifarConvNet.Student3(input, width),
+            "resnet20" => CifarResNet.OfDepth(20, input, width, depth),
+            "resnet32" => CifarResNet.OfDepth(32, input, width, depth),
+            "resnet56" => CifarResNet.OfDepth(56, input, width, depth),
+            "wrn" => new WideResNet(input, 16, width),
+            "mobilenetv2" => new MobileNetV2(input, width, depth),
+            "char-lstm" => new CharLstm(input.Classes, ModelScaling.Channels(64, width), ModelScaling.Channels(256, width),
+                ModelScaling.Blocks(2, depth)),
+            _ => throw new ArgumentException($"unknown model '{arch}'; known: {string.Join(", ", Names)}, wrn-D-K", nameof(arch)),
+        };
+    }
+
+    [GeneratedRegex(@"^wrn-(\d+)-(\d+(?:\.\d+)?)$")]
+    private static partial Regex WrnName();
+}

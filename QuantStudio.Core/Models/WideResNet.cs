@@ -1,0 +1,78 @@
+using QuantStudio.Torch;
+using QuantStudio.Torch.Modules;
+using F = QuantStudio.Torch.torch.nn.functional;
+
+namespace QuantStudio.Core.Models;
+
+/// <summary>
+/// Wide ResNet WRN-d-k (Zagoruyko &amp; Komodakis 2016): pre-activation basic blocks, three stages of
+/// n = (d − 4) / 6 blocks with 16k, 32k and 64k filters, 1×1 conv shortcuts where the shape changes.
+/// </summary>
+public sealed class WideResNet : Module<Tensor, Tensor>
+{
+    private readonly Conv2d stem;
+    private readonly Sequential stages;
+    private readonly BatchNorm2d bn;
+    private readonly Linear classifier;
+
+    public WideResNet(InputShape input, int depth, double widen, double dropout = 0) : base($"wrn-{depth}-{widen}")
+    {
+        if (depth < 10 || (depth - 4) % 6 != 0)
+            throw new ArgumentException($"WRN depth must be 6n+4 (10, 16, 22, 28, 40 ...), got {depth}", nameof(depth));
+        var n = (depth - 4) / 6;
+        stem = register_module("stem", torch.nn.Conv2d(input.Channels, 16, 3, padding: 1, hasBias: false));
+        var s = new Sequential(Array.Empty<Module<Tensor, Tensor>>());
+        long inCh = 16;
+        for (var stage = 0; stage < 3; stage++)
+        {
+            var outCh = ModelScaling.Channels(16L << stage, widen);
+            for (var b = 0; b < n; b++)
+            {
+                s.append($"block{stage + 1}_{b}", new PreActBlock(inCh, outCh, stage > 0 && b == 0 ? 2 : 1, dropout));
+                inCh = outCh;
+            }
+        }
+        stages = register_module("stages", s);
+        bn = register_module("bn", torch.nn.BatchNorm2d(inCh));
+        classifier = register_module("classifier", torch.nn.Linear(inCh, input.Classes));
+    }
+
+    public override Tensor forward(Tensor input)
+    {
+        using var scope = torch.NewDisposeScope();
+        var x = F.relu(bn.call(stages.call(stem.call(input))));
+        return scope.MoveToOuter(classifier.call(F.adaptive_avg_pool2d(x, 1).flatten(1)));
+    }
+
+    private sealed class PreActBlock : Module<Tensor, Tensor>
+    {
+        private readonly BatchNorm2d bn1, bn2;
+        private readonly Conv2d conv1, conv2;
+        private readonly Conv2d? shortcut;
+        private readonly double dropout;
+
+        public PreActBlock(long inCh, long outCh, int stride, double dropout) : base(nameof(PreActBlock))
+        {
+            this.dropout = dropout;
+            bn1 = register_module("bn1", torch.nn.BatchNorm2d(inCh));
+            conv1 = register_module("conv1", torch.nn.Conv2d(inCh, outCh, 3, stride: stride, padding: 1, hasBias: false));
+            bn2 = register_module("bn2", torch.nn.BatchNorm2d(outCh));
+            conv2 = register_module("conv2", torch.nn.Conv2d(outCh, outCh, 3, padding: 1, hasBias: false));
+            if (stride != 1 || inCh != outCh)
+                shortcut = register_module("shortcut", torch.nn.Conv2d(inCh, outCh, 1, stride: stride, hasBias: false));
+        }
+
+        public override Tensor forward(Tensor input)
+        {
+            using var scope = torch.NewDisposeScope();
+            var a = F.relu(bn1.call(input));
+            var y = conv1.call(a);
+            y = F.relu(bn2.call(y));
+            if (dropout > 0)
+                y = F.dropout(y, dropout, training);
+            y = conv2.call(y);
+            var skip = shortcut is null ? input : shortcut.call(a);
+            return scope.MoveToOuter(y + skip);
+        }
+    }
+}
