@@ -41,6 +41,12 @@ public static class QuantStudioWebSetup
         services.Configure<FormOptions>(f => f.MultipartBodyLengthLimit = options.MaxUploadBytes + 64 * 1024);
         services.TryAddSingletonTimeProvider();
         services.AddProblemDetails();
+        // The API speaks snake_case like the spec and the events.
+        services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+            o.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals;
+        });
         services.AddOpenApi();
         services.AddRazorComponents();
         services.AddAntiforgery();

@@ -12,7 +12,7 @@ public sealed class RunEventBroker
     private readonly ConcurrentDictionary<long, List<RunEventSubscription>> byRun = new();
 
     /// <summary>Events a subscription buffers before it overflows.</summary>
-    public int SubscriptionCapacity { get; init; } = 4096;
+    public int SubscriptionCapacity { get; set; } = 4096;
 
     public RunEventSubscription Subscribe(long runId)
     {
