@@ -17,6 +17,8 @@ public static class QuantStudioWebSetup
 {
     public static WebApplicationBuilder AddQuantStudio(this WebApplicationBuilder builder)
     {
+        UseFilesBesideTheApp(builder);
+
         var section = builder.Configuration.GetSection(QuantStudioOptions.Section);
         var options = section.Get<QuantStudioOptions>() ?? new QuantStudioOptions();
 
@@ -24,17 +26,6 @@ public static class QuantStudioWebSetup
         var urls = builder.Configuration["urls"] ?? options.Urls;
         BindAddressGuard.Check(urls, options.ApiKey);
         builder.WebHost.UseUrls(urls);
-
-        // The web root lives next to the project in development and next to the binaries otherwise.
-        if (!Directory.Exists(Path.Combine(builder.Environment.ContentRootPath, "wwwroot")))
-        {
-            var beside = Path.Combine(AppContext.BaseDirectory, "wwwroot");
-            if (Directory.Exists(beside))
-            {
-                builder.Environment.WebRootPath = beside;
-                builder.Environment.WebRootFileProvider = new PhysicalFileProvider(beside);
-            }
-        }
 
         var services = builder.Services;
         services.Configure<QuantStudioOptions>(section);
@@ -69,7 +60,7 @@ public static class QuantStudioWebSetup
         services.AddHostedService(sp => sp.GetRequiredService<RunQueue>());
         services.AddSingleton<RunService>();
         services.AddSingleton<IModelParameterCounts, PlaceholderParameterCounts>();
-        services.AddQuantStudioRunner();
+        services.AddQuantStudioRunner(options.SimulatedRunner);
         return builder;
     }
 
@@ -90,6 +81,44 @@ public static class QuantStudioWebSetup
         app.MapHub<RunsHub>("/hubs/runs");
         app.MapRazorComponents<App>();
         return app;
+    }
+
+    /// <summary>
+    /// run.sh starts the app from the repository root, so the working directory (the default content root) holds
+    /// neither appsettings.json nor wwwroot. Take appsettings.json from beside the binaries (with the lowest
+    /// precedence, so environment variables and --QuantStudio:... still win) and the web root from the project folder
+    /// the binaries were built from, or from beside them in a published app.
+    /// </summary>
+    private static void UseFilesBesideTheApp(WebApplicationBuilder builder)
+    {
+        var contentRoot = builder.Environment.ContentRootPath;
+        var besideSettings = Path.Combine(AppContext.BaseDirectory, "appsettings.json");
+        if (!File.Exists(Path.Combine(contentRoot, "appsettings.json")) && File.Exists(besideSettings))
+        {
+            var provider = new PhysicalFileProvider(AppContext.BaseDirectory);
+            builder.Configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.Json.JsonConfigurationSource
+            {
+                Path = "appsettings.json", FileProvider = provider, Optional = true, ReloadOnChange = false,
+            });
+            builder.Configuration.Sources.Insert(1, new Microsoft.Extensions.Configuration.Json.JsonConfigurationSource
+            {
+                Path = $"appsettings.{builder.Environment.EnvironmentName}.json", FileProvider = provider, Optional = true, ReloadOnChange = false,
+            });
+        }
+
+        if (Directory.Exists(Path.Combine(contentRoot, "wwwroot")))
+            return;
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "wwwroot");
+            if (Directory.Exists(candidate) && (dir.FullName == Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory) ||
+                                                File.Exists(Path.Combine(dir.FullName, "QuantStudio.Web.csproj"))))
+            {
+                builder.Environment.WebRootPath = candidate;
+                builder.Environment.WebRootFileProvider = new PhysicalFileProvider(candidate);
+                return;
+            }
+        }
     }
 
     private static void TryAddSingletonTimeProvider(this IServiceCollection services)

@@ -29,6 +29,9 @@ public sealed class QuantStudioOptions
     /// <summary>Live frames are sent at most this often, in milliseconds.</summary>
     public int LiveFrameMilliseconds { get; set; } = 250;
 
+    /// <summary>Runs emit a simulated event stream instead of training (page development, browser tests). Off by default.</summary>
+    public bool SimulatedRunner { get; set; }
+
     public string ResolvedDataDirectory => Path.GetFullPath(DataDirectory);
     public string RunsDirectory => Path.Combine(ResolvedDataDirectory, "runs");
     public string UploadsDirectory => Path.Combine(ResolvedDataDirectory, "uploads");

@@ -11,8 +11,13 @@ public static class RunnerRegistration
 {
     public const string TrainerTypeName = "QuantStudio.Core.Training.ExperimentRunner";
 
-    public static IServiceCollection AddQuantStudioRunner(this IServiceCollection services)
+    public static IServiceCollection AddQuantStudioRunner(this IServiceCollection services, bool simulated = false)
     {
+        if (simulated)
+        {
+            services.AddSingleton<IExperimentRunner, SimulatedExperimentRunner>();
+            return services;
+        }
         var trainer = typeof(IExperimentRunner).Assembly.GetType(TrainerTypeName, throwOnError: false);
         if (trainer is not null && typeof(IExperimentRunner).IsAssignableFrom(trainer) && !trainer.IsAbstract)
             services.AddSingleton(typeof(IExperimentRunner), sp => ActivatorUtilities.CreateInstance(sp, trainer));

@@ -7,7 +7,7 @@ const baseLayout = {
   font: { size: 12 },
   legend: { orientation: "h", y: -0.2 },
 };
-const config = { responsive: true, displaylogo: false };
+const config = { responsive: true, displaylogo: false, displayModeBar: false };
 
 function plotly() {
   if (!window.Plotly) throw new Error("plotly.js (lib/plotly.min.js) did not load; build the web project to install it");
