@@ -1,10 +1,9 @@
+using QuantStudio.Web;
+
 var builder = WebApplication.CreateBuilder(args);
+builder.AddQuantStudio();
 var app = builder.Build();
-
-app.UseStaticFiles();
-app.MapGet("/healthz", () => Results.Ok(new { status = "ok" }));
-app.MapGet("/", () => Results.Content("<!doctype html><title>QuantStudio</title><h1>QuantStudio</h1>", "text/html"));
-
+app.UseQuantStudio();
 app.Run();
 
 public partial class Program;

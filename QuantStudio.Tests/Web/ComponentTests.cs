@@ -1,0 +1,141 @@
+using Bunit;
+using QuantStudio.Core.Experiments;
+using QuantStudio.Web.Components.Panels;
+using QuantStudio.Web.Forms;
+using QuantStudio.Web.Runs;
+
+namespace QuantStudio.Tests.Web;
+
+public sealed class ComponentTests : BunitContext
+{
+    private static RunRecord Run(long id, RunStatus status, double? acc = null, double? packed = null, string name = "run") =>
+        new(id, $"{name} {id}", status, SpecJson.Write(new ExperimentSpec()), Methods.QuantizedDistillation, "shapes", 4,
+            DateTimeOffset.UnixEpoch.AddMinutes(id), null, null,
+            new Dictionary<string, double>(new[] { ("val_accuracy", acc), ("packed_bytes", packed), ("compression_ratio", packed is null ? null : 4000 / packed) }
+                .Where(p => p.Item2 is not null).Select(p => KeyValuePair.Create(p.Item1, p.Item2!.Value))),
+            null, false);
+
+    [Theory]
+    [InlineData(Methods.FullPrecision, new string[] { }, new[] { "teacher", "quantization", "distillation", "qkd", "dq", "activations" })]
+    [InlineData(Methods.PostTraining, new[] { "quantization" }, new[] { "teacher", "distillation", "qkd", "dq" })]
+    [InlineData(Methods.QuantizedDistillation, new[] { "teacher", "quantization", "distillation" }, new[] { "qkd", "dq", "activations" })]
+    [InlineData(Methods.DifferentiableQuantization, new[] { "teacher", "quantization", "distillation", "dq" }, new[] { "qkd", "activations" })]
+    [InlineData(Methods.Qkd, new[] { "teacher", "quantization", "distillation", "qkd", "activations" }, new[] { "dq" })]
+    [InlineData(Methods.Qat, new[] { "quantization", "activations" }, new[] { "teacher", "distillation", "qkd" })]
+    public void The_form_shows_only_the_sections_of_the_method(string method, string[] shown, string[] hidden)
+    {
+        var cut = Render<ExperimentFormFields>(p => p.Add(x => x.Form, new NewExperimentForm { Method = method }));
+        foreach (var s in shown)
+            Assert.False(cut.Find($"[data-section='{s}']").HasAttribute("hidden"), $"{s} should show for {method}");
+        foreach (var s in hidden)
+            Assert.True(cut.Find($"[data-section='{s}']").HasAttribute("hidden"), $"{s} should be hidden for {method}");
+        Assert.Equal(method, cut.Find("#field-method option[selected]").GetAttribute("value"));
+    }
+
+    [Fact]
+    public void The_form_shows_validation_messages_next_to_their_fields()
+    {
+        var errors = new Dictionary<string, string[]>
+        {
+            ["quantization.bits"] = ["12 is out of range; allowed: 1 to 8"],
+            ["student.arch"] = ["unknown model 'x'"],
+        };
+        var cut = Render<ExperimentFormFields>(p => p.Add(x => x.Form, new NewExperimentForm { Bits = 12 }).Add(x => x.Errors, errors));
+        var bitsError = cut.Find("#error-quantization-bits");
+        Assert.Contains("1 to 8", bitsError.TextContent);
+        // Next to the field: in the same section, right after the input's label.
+        Assert.Equal("section-quantization", bitsError.Closest("fieldset")!.Id);
+        Assert.Equal("field-bits", bitsError.PreviousElementSibling!.QuerySelector("input")!.Id);
+        Assert.Contains("unknown model", cut.Find("#error-student-arch").TextContent);
+        Assert.Empty(cut.FindAll("#error-optimizer-lr"));
+        Assert.Equal("12", cut.Find("#field-bits").GetAttribute("value"));
+    }
+
+    [Fact]
+    public void The_teacher_source_shows_its_inputs()
+    {
+        var runs = new[] { Run(3, RunStatus.Finished) };
+        var cut = Render<ExperimentFormFields>(p => p
+            .Add(x => x.Form, new NewExperimentForm { TeacherSource = NewExperimentForm.TeacherFromRun, TeacherRunId = 3 })
+            .Add(x => x.TeacherRuns, runs));
+        Assert.False(cut.Find("[data-teacher-source='run']").HasAttribute("hidden"));
+        Assert.True(cut.Find("[data-teacher-source='upload']").HasAttribute("hidden"));
+        Assert.Equal("3", cut.Find("#field-teacher-run option[selected]").GetAttribute("value"));
+    }
+
+    [Fact]
+    public void The_runs_table_lists_status_metrics_and_compare_boxes()
+    {
+        var runs = new[] { Run(2, RunStatus.Running), Run(1, RunStatus.Finished, acc: 0.913, packed: 1500) };
+        var cut = Render<RunsTable>(p => p.Add(x => x.Runs, runs).Add(x => x.Sort, "accuracy").Add(x => x.Descending, true));
+        var row = cut.Find("#run-row-1");
+        Assert.Equal("finished", row.QuerySelector("[data-field=status]")!.TextContent.Trim());
+        Assert.Equal("91.3%", row.QuerySelector("[data-field=accuracy]")!.TextContent);
+        Assert.Equal("1.50 kB", row.QuerySelector("[data-field=packed]")!.TextContent);
+        Assert.Equal("2.7×", row.QuerySelector("[data-field=ratio]")!.TextContent);
+        Assert.Equal("running", cut.Find("#run-row-2 [data-field=status]").TextContent.Trim());
+        Assert.Equal(2, cut.FindAll("input[type=checkbox][name=ids]").Count);
+        Assert.Contains("↓", cut.Find("th a.sorted").TextContent);
+        Assert.Contains("dir=asc", cut.Find("th a.sorted").GetAttribute("href"));
+    }
+
+    [Fact]
+    public void The_runs_table_sorts_by_a_query_column()
+    {
+        var runs = new[] { Run(1, RunStatus.Finished, acc: 0.5), Run(2, RunStatus.Finished, acc: 0.9), Run(3, RunStatus.Finished) };
+        Assert.Equal([2L, 1L, 3L], RunsTable.Order(runs, "accuracy", descending: true).Select(r => r.Id));
+        Assert.Equal([3L, 1L, 2L], RunsTable.Order(runs, "accuracy", descending: false).Select(r => r.Id));
+        Assert.Equal([3L, 2L, 1L], RunsTable.Order(runs, "bogus", descending: true).Select(r => r.Id));
+    }
+
+    [Fact]
+    public void The_compression_panel_shows_sizes_ratio_and_layers()
+    {
+        var report = new CompressionReport(4_000_000, 500_000, 400_000, 8.0, 4.2,
+            [new LayerCompression("conv1.weight", 1000, 4, 256, 4000, 520, 400, 3.2), new LayerCompression("fc.weight", 5000, 4, 256, 20000, 2600, 2000, 3.1)]);
+        var cut = Render<CompressionPanel>(p => p.Add(x => x.Report, report));
+        Assert.Equal("4.00 MB", cut.Find("#compression-fp32").TextContent);
+        Assert.Equal("500.00 kB", cut.Find("#compression-packed").TextContent);
+        Assert.Equal("400.00 kB", cut.Find("#compression-huffman").TextContent);
+        Assert.Equal("8.0×", cut.Find("#compression-ratio").TextContent);
+        Assert.Equal("4.20", cut.Find("#compression-bpw").TextContent);
+        Assert.Equal(2, cut.FindAll("#compression-layers tbody tr").Count);
+
+        var empty = Render<CompressionPanel>();
+        Assert.NotNull(empty.Find("#compression-empty"));
+    }
+
+    [Fact]
+    public void The_layer_panel_has_a_selector_and_the_selected_layers_numbers()
+    {
+        LayerSnapshot Snap(string layer, int bits) => new("train", 2, layer, [16, 8], bits, 256, [-1, 0, 1], [3, 5], [-0.5, 0.5], new ScaleStats(0.1, 0.2, 0.3));
+        var cut = Render<LayerPanel>(p => p.Add(x => x.Layers, [Snap("conv1.weight", 4), Snap("fc.weight", 2)]).Add(x => x.SelectedLayer, "fc.weight"));
+        Assert.Equal(["conv1.weight", "fc.weight"], cut.FindAll("#layer-select option").Select(o => o.GetAttribute("value")));
+        Assert.Equal("fc.weight", cut.Find("#layer-select option[selected]").GetAttribute("value"));
+        Assert.Equal("2", cut.Find("#layer-bits").TextContent);
+        Assert.Equal("16×8", cut.Find("#layer-shape").TextContent);
+        Assert.Equal("2", cut.Find("#layer-levels").TextContent);
+        Assert.NotNull(cut.Find("#chart-histogram"));
+    }
+
+    [Fact]
+    public void The_log_spec_and_action_panels_render()
+    {
+        var log = Render<LogPanel>(p => p.Add(x => x.Messages, [new LogMessage("warning", "lr reduced") { Seq = 4 }]));
+        Assert.Equal("log-warning", log.Find("#log li").ClassName);
+        Assert.Contains("lr reduced", log.Find("#log li").TextContent);
+
+        var spec = new ExperimentSpec { Method = Methods.Qkd, Teacher = new TeacherSpec() };
+        var specPanel = Render<SpecPanel>(p => p.Add(x => x.Spec, spec).Add(x => x.Json, SpecJson.Write(spec)));
+        Assert.Contains("QKD", specPanel.Find("#spec-method").TextContent);
+        Assert.Contains("\"method\": \"qkd\"", specPanel.Find("#spec-json").TextContent);
+
+        var running = Render<RunActions>(p => p.Add(x => x.Status, RunStatus.Running));
+        Assert.NotNull(running.Find("#action-cancel"));
+        Assert.Empty(running.FindAll("#action-delete"));
+        var interrupted = Render<RunActions>(p => p.Add(x => x.Status, RunStatus.Interrupted));
+        Assert.NotNull(interrupted.Find("#action-resume"));
+        Assert.NotNull(interrupted.Find("#action-delete"));
+        Assert.Empty(interrupted.FindAll("#action-cancel"));
+    }
+}

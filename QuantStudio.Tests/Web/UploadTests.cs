@@ -1,0 +1,91 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using QuantStudio.Web.Uploads;
+
+namespace QuantStudio.Tests.Web;
+
+public sealed class UploadTests : IDisposable
+{
+    private readonly QuantStudioFactory factory = new(settings: new Dictionary<string, string?> { ["QuantStudio:MaxUploadBytes"] = "4096" });
+
+    public void Dispose()
+    {
+        factory.Dispose();
+        QuantStudioFactory.DeleteData(factory.DataDirectory);
+    }
+
+    /// <summary>A safetensors file with the given header JSON and data length.</summary>
+    public static byte[] Safetensors(string header, int dataBytes)
+    {
+        var h = Encoding.UTF8.GetBytes(header);
+        var bytes = new byte[8 + h.Length + dataBytes];
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, (ulong)h.Length);
+        h.CopyTo(bytes, 8);
+        return bytes;
+    }
+
+    private static readonly string GoodHeader =
+        """{"__metadata__":{"format":"pt"},"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},"b":{"dtype":"F32","shape":[3],"data_offsets":[24,36]}}""";
+
+    [Fact]
+    public void The_validator_accepts_a_well_formed_file_and_explains_broken_ones()
+    {
+        Assert.True(SafetensorsValidator.Validate(new MemoryStream(Safetensors(GoodHeader, 36))).Ok);
+        string Error(byte[] b) => SafetensorsValidator.Validate(new MemoryStream(b)).Error!;
+        Assert.Contains("shorter", Error([1, 2, 3]));
+        Assert.Contains("header length", Error(Safetensors(GoodHeader, 36)[..20]));
+        Assert.Contains("JSON", Error(Safetensors("{not json", 0)));
+        Assert.Contains("dtype", Error(Safetensors("""{"w":{"dtype":"F99","shape":[1],"data_offsets":[0,4]}}""", 4)));
+        Assert.Contains("need", Error(Safetensors("""{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}""", 4)));
+        Assert.Contains("outside", Error(Safetensors("""{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}""", 2)));
+        Assert.Contains("hole", Error(Safetensors("""{"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}""", 8)));
+        Assert.Contains("cover", Error(Safetensors("""{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}""", 8)));
+    }
+
+    [Fact]
+    public async Task A_valid_upload_is_stored_and_usable_as_a_teacher_checkpoint()
+    {
+        var client = factory.CreateClient();
+        var res = await client.PostAsync("/api/uploads/teacher", new ByteArrayContent(Safetensors(GoodHeader, 36)));
+        Assert.Equal(HttpStatusCode.Created, res.StatusCode);
+        var upload = await res.Content.ReadFromJsonAsync<JsonElement>();
+        var path = upload.GetProperty("checkpoint").GetString()!;
+        Assert.True(File.Exists(path));
+        Assert.Equal(2, upload.GetProperty("tensors").GetInt32());
+
+        var spec = TestSpecs.Json().Replace("\"arch\": \"cifar-teacher\"", $"\"arch\": \"cifar-teacher\", \"checkpoint\": {JsonSerializer.Serialize(path)}");
+        await TestSpecs.CreateRunAsync(client, spec);
+    }
+
+    [Fact]
+    public async Task A_multipart_upload_works_too()
+    {
+        var client = factory.CreateClient();
+        using var form = new MultipartFormDataContent { { new ByteArrayContent(Safetensors(GoodHeader, 36)), "file", "teacher.safetensors" } };
+        Assert.Equal(HttpStatusCode.Created, (await client.PostAsync("/api/uploads/teacher", form)).StatusCode);
+    }
+
+    [Fact]
+    public async Task An_invalid_upload_is_refused_and_not_kept()
+    {
+        var client = factory.CreateClient();
+        var res = await client.PostAsync("/api/uploads/teacher", new ByteArrayContent(Encoding.UTF8.GetBytes("definitely not safetensors")));
+        Assert.Equal(HttpStatusCode.BadRequest, res.StatusCode);
+        var problem = await res.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.True(problem.GetProperty("errors").TryGetProperty("file", out _));
+        Assert.Empty(Directory.GetFiles(Path.Combine(factory.DataDirectory, "uploads")));
+    }
+
+    [Fact]
+    public async Task An_oversized_upload_is_refused()
+    {
+        var client = factory.CreateClient();
+        var big = Safetensors("""{"w":{"dtype":"U8","shape":[8000],"data_offsets":[0,8000]}}""", 8000);
+        var res = await client.PostAsync("/api/uploads/teacher", new ByteArrayContent(big));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, res.StatusCode);
+        Assert.Empty(Directory.GetFiles(Path.Combine(factory.DataDirectory, "uploads")));
+    }
+}

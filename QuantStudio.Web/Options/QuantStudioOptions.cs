@@ -1,0 +1,40 @@
+namespace QuantStudio.Web.Options;
+
+/// <summary>The <c>QuantStudio</c> section of appsettings.json.</summary>
+public sealed class QuantStudioOptions
+{
+    public const string Section = "QuantStudio";
+
+    /// <summary>Holds quantstudio.db, runs/&lt;id&gt;/, uploads/ and datasets/. Relative paths are taken from the working directory.</summary>
+    public string DataDirectory { get; set; } = "./data";
+
+    /// <summary>How many runs train at the same time.</summary>
+    public int MaxConcurrentRuns { get; set; } = 1;
+
+    /// <summary>Where the server listens; loopback by default. A non-loopback address requires <see cref="ApiKey"/>.</summary>
+    public string Urls { get; set; } = "http://127.0.0.1:5000";
+
+    /// <summary>Largest accepted upload (a teacher's safetensors), in bytes.</summary>
+    public long MaxUploadBytes { get; set; } = 512L * 1024 * 1024;
+
+    /// <summary>
+    /// When set, the REST API and the hub require the header <c>X-Api-Key</c> (or the login cookie the
+    /// login page sets), and pages require that login. Required when listening beyond loopback.
+    /// </summary>
+    public string? ApiKey { get; set; }
+
+    /// <summary>Live charts receive at most this many step metrics per second per run (see RunEventThinning).</summary>
+    public double LiveStepMetricsPerSecond { get; set; } = 4;
+
+    /// <summary>Live frames are sent at most this often, in milliseconds.</summary>
+    public int LiveFrameMilliseconds { get; set; } = 250;
+
+    /// <summary>Runs emit a simulated event stream instead of training (page development, browser tests). Off by default.</summary>
+    public bool SimulatedRunner { get; set; }
+
+    public string ResolvedDataDirectory => Path.GetFullPath(DataDirectory);
+    public string RunsDirectory => Path.Combine(ResolvedDataDirectory, "runs");
+    public string UploadsDirectory => Path.Combine(ResolvedDataDirectory, "uploads");
+    public string DatabasePath => Path.Combine(ResolvedDataDirectory, "quantstudio.db");
+    public string RunDirectory(long runId) => Path.Combine(RunsDirectory, runId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+}

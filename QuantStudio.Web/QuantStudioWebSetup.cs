@@ -1,0 +1,129 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.FileProviders;
+using QuantStudio.Web.Api;
+using QuantStudio.Web.Components;
+using QuantStudio.Web.Estimation;
+using QuantStudio.Web.Hubs;
+using QuantStudio.Web.Options;
+using QuantStudio.Web.Runs;
+using QuantStudio.Web.Security;
+
+namespace QuantStudio.Web;
+
+/// <summary>The app's services and pipeline, in one place for Program and the tests.</summary>
+public static class QuantStudioWebSetup
+{
+    public static WebApplicationBuilder AddQuantStudio(this WebApplicationBuilder builder)
+    {
+        UseFilesBesideTheApp(builder);
+
+        var section = builder.Configuration.GetSection(QuantStudioOptions.Section);
+        var options = section.Get<QuantStudioOptions>() ?? new QuantStudioOptions();
+
+        // --urls / ASPNETCORE_URLS win over appsettings; either way an open address needs a key.
+        var urls = builder.Configuration["urls"] ?? options.Urls;
+        BindAddressGuard.Check(urls, options.ApiKey);
+        builder.WebHost.UseUrls(urls);
+
+        var services = builder.Services;
+        services.Configure<QuantStudioOptions>(section);
+        services.Configure<FormOptions>(f => f.MultipartBodyLengthLimit = options.MaxUploadBytes + 64 * 1024);
+        services.TryAddSingletonTimeProvider();
+        services.AddProblemDetails();
+        // The API speaks snake_case like the spec and the events.
+        services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+            o.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals;
+        });
+        services.AddOpenApi();
+        services.AddRazorComponents();
+        services.AddAntiforgery();
+        services.AddDataProtection().PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(options.ResolvedDataDirectory, "keys")));
+        services.AddSignalR(o => o.MaximumParallelInvocationsPerClient = 4)
+            .AddJsonProtocol(o =>
+            {
+                o.PayloadSerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+                o.PayloadSerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals;
+            });
+
+        services.AddSingleton<ApiKeyCookie>();
+        services.AddSingleton<IRunStore, SqliteRunStore>();
+        services.AddSingleton<RunEventBroker>();
+        services.AddSingleton<RunListNotifier>();
+        services.AddSingleton<RunFollower>();
+        services.AddSingleton<RunEventFrames>();
+        services.AddSingleton<SpecChecks>();
+        services.AddSingleton<RunQueue>();
+        services.AddHostedService(sp => sp.GetRequiredService<RunQueue>());
+        services.AddSingleton<RunService>();
+        services.AddSingleton<IModelParameterCounts, PlaceholderParameterCounts>();
+        services.AddQuantStudioRunner(options.SimulatedRunner);
+        return builder;
+    }
+
+    public static WebApplication UseQuantStudio(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseMiddleware<ApiKeyMiddleware>();
+        app.UseStaticFiles();
+        app.UseAntiforgery();
+
+        app.MapGet("/healthz", () => Results.Ok(new { status = "ok" })).ExcludeFromDescription();
+        app.MapOpenApi();
+        app.MapRunsApi();
+        app.MapUploadsApi();
+        app.MapEstimateApi();
+        app.MapLoginEndpoints();
+        app.MapHub<RunsHub>("/hubs/runs");
+        app.MapRazorComponents<App>();
+        return app;
+    }
+
+    /// <summary>
+    /// run.sh starts the app from the repository root, so the working directory (the default content root) holds
+    /// neither appsettings.json nor wwwroot. Take appsettings.json from beside the binaries (with the lowest
+    /// precedence, so environment variables and --QuantStudio:... still win) and the web root from the project folder
+    /// the binaries were built from, or from beside them in a published app.
+    /// </summary>
+    private static void UseFilesBesideTheApp(WebApplicationBuilder builder)
+    {
+        var contentRoot = builder.Environment.ContentRootPath;
+        var besideSettings = Path.Combine(AppContext.BaseDirectory, "appsettings.json");
+        if (!File.Exists(Path.Combine(contentRoot, "appsettings.json")) && File.Exists(besideSettings))
+        {
+            var provider = new PhysicalFileProvider(AppContext.BaseDirectory);
+            builder.Configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.Json.JsonConfigurationSource
+            {
+                Path = "appsettings.json", FileProvider = provider, Optional = true, ReloadOnChange = false,
+            });
+            builder.Configuration.Sources.Insert(1, new Microsoft.Extensions.Configuration.Json.JsonConfigurationSource
+            {
+                Path = $"appsettings.{builder.Environment.EnvironmentName}.json", FileProvider = provider, Optional = true, ReloadOnChange = false,
+            });
+        }
+
+        if (Directory.Exists(Path.Combine(contentRoot, "wwwroot")))
+            return;
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "wwwroot");
+            if (Directory.Exists(candidate) && (dir.FullName == Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory) ||
+                                                File.Exists(Path.Combine(dir.FullName, "QuantStudio.Web.csproj"))))
+            {
+                builder.Environment.WebRootPath = candidate;
+                builder.Environment.WebRootFileProvider = new PhysicalFileProvider(candidate);
+                return;
+            }
+        }
+    }
+
+    private static void TryAddSingletonTimeProvider(this IServiceCollection services)
+    {
+        if (services.All(d => d.ServiceType != typeof(TimeProvider)))
+            services.AddSingleton(TimeProvider.System);
+    }
+}

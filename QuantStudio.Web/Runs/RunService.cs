@@ -1,0 +1,112 @@
+using Microsoft.Extensions.Options;
+using QuantStudio.Core.Experiments;
+using QuantStudio.Web.Options;
+
+namespace QuantStudio.Web.Runs;
+
+public enum RunCommandResult
+{
+    Done,
+    NotFound,
+    /// <summary>The run is not in a state that allows the command (resume a finished run, delete a running one).</summary>
+    Conflict,
+}
+
+/// <summary>What pages and the API do to runs: create, cancel, resume, delete. Keeps the queue, store and followers in step.</summary>
+public sealed class RunService(
+    IRunStore store,
+    RunQueue queue,
+    RunEventBroker broker,
+    RunListNotifier notifier,
+    IOptions<QuantStudioOptions> options,
+    TimeProvider time,
+    ILogger<RunService> log)
+{
+    public async Task<RunRecord> CreateAsync(ExperimentSpec spec, CancellationToken ct = default)
+    {
+        var name = string.IsNullOrWhiteSpace(spec.Name) ? DefaultName(spec) : spec.Name.Trim();
+        var run = await store.CreateRunAsync(new NewRun(name, spec, time.GetUtcNow()), ct);
+        notifier.Changed(run.Id);
+        queue.Enqueue(run.Id);
+        return run;
+    }
+
+    public async Task<RunCommandResult> CancelAsync(long id, CancellationToken ct = default)
+    {
+        var run = await store.GetRunAsync(id, ct);
+        if (run is null)
+            return RunCommandResult.NotFound;
+        if (queue.Cancel(id))
+            return RunCommandResult.Done;
+        if (run.Status == RunStatus.Queued)
+        {
+            var now = time.GetUtcNow();
+            if (await store.TryTransitionAsync(id, [RunStatus.Queued],
+                    new RunTransition(RunStatus.Cancelled) { FinishedAt = now, LastError = "cancelled before it started" }, ct))
+            {
+                // Followers complete on a terminal event; the queue will skip the run.
+                var last = await store.GetLastSeqAsync(id, ct);
+                var e = StoredEvent.From(id, new RunCancelled("cancelled before it started") { Seq = last + 1, Time = now });
+                await store.AppendEventAsync(e, null, ct);
+                broker.Publish(e);
+                notifier.Changed(id);
+                return RunCommandResult.Done;
+            }
+            // It started meanwhile.
+            return queue.Cancel(id) ? RunCommandResult.Done : RunCommandResult.Conflict;
+        }
+        return RunCommandResult.Conflict;
+    }
+
+    public async Task<RunCommandResult> ResumeAsync(long id, CancellationToken ct = default)
+    {
+        var run = await store.GetRunAsync(id, ct);
+        if (run is null)
+            return RunCommandResult.NotFound;
+        if (!run.Status.IsResumable() || queue.IsActive(id))
+            return RunCommandResult.Conflict;
+        var ok = await store.TryTransitionAsync(id, [RunStatus.Interrupted, RunStatus.Cancelled, RunStatus.Failed],
+            new RunTransition(RunStatus.Queued) { ClearFinish = true, Resume = true }, ct);
+        if (!ok)
+            return RunCommandResult.Conflict;
+        notifier.Changed(id);
+        queue.Enqueue(id);
+        return RunCommandResult.Done;
+    }
+
+    public async Task<RunCommandResult> DeleteAsync(long id, CancellationToken ct = default)
+    {
+        var run = await store.GetRunAsync(id, ct);
+        if (run is null)
+            return RunCommandResult.NotFound;
+        if (run.Status.IsActive())
+            return RunCommandResult.Conflict;
+        // The terminal event is stored just before the runner's task returns; give it a moment to close its files.
+        if (!await queue.WaitUntilIdleAsync(id, TimeSpan.FromSeconds(10)))
+            return RunCommandResult.Conflict;
+        if (!await store.DeleteRunAsync(id, ct))
+            return RunCommandResult.NotFound;
+        var dir = options.Value.RunDirectory(id);
+        try
+        {
+            if (Directory.Exists(dir))
+                Directory.Delete(dir, recursive: true);
+        }
+        catch (IOException ex)
+        {
+            log.LogWarning(ex, "Run {RunId} was deleted but its folder {Dir} could not be removed", id, dir);
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            log.LogWarning(ex, "Run {RunId} was deleted but its folder {Dir} could not be removed", id, dir);
+        }
+        notifier.Changed(id);
+        return RunCommandResult.Done;
+    }
+
+    public static string DefaultName(ExperimentSpec spec)
+    {
+        var bits = Methods.Quantizes(spec.Method) ? $" {spec.Quantization.Bits}-bit" : "";
+        return $"{spec.Student.Arch} {spec.Method.Replace('_', ' ')}{bits} on {spec.Dataset.Name}";
+    }
+}

@@ -1,0 +1,88 @@
+using System.Text;
+using QuantStudio.Core.Experiments;
+
+namespace QuantStudio.Web.Runs;
+
+/// <summary>
+/// Where a web run's events go: the store first (with the run's final status, atomically, for a terminal
+/// event), then metrics.jsonl in the run folder, then the live followers. An event is never broadcast
+/// before it is stored. Also keeps the run's summary (accuracy, sizes, ratio) current for the runs table.
+/// </summary>
+public sealed class StoreAndBroadcastSink : IRunEventSink, IDisposable
+{
+    private readonly long runId;
+    private readonly IRunStore store;
+    private readonly RunEventBroker broker;
+    private readonly RunListNotifier notifier;
+    private readonly Func<RunStatus> cancelledStatus;
+    private readonly StreamWriter metrics;
+
+    public StoreAndBroadcastSink(long runId, IRunStore store, RunEventBroker broker, RunListNotifier notifier, string metricsPath,
+        Func<RunStatus> cancelledStatus)
+    {
+        this.runId = runId;
+        this.store = store;
+        this.broker = broker;
+        this.notifier = notifier;
+        this.cancelledStatus = cancelledStatus;
+        metrics = new StreamWriter(new FileStream(metricsPath, FileMode.Append, FileAccess.Write, FileShare.Read), new UTF8Encoding(false));
+    }
+
+    /// <summary>The terminal event's status once one has been emitted.</summary>
+    public RunStatus? Outcome { get; private set; }
+
+    public void Emit(RunEvent e)
+    {
+        var stored = StoredEvent.From(runId, e);
+        RunTransition? completion = e switch
+        {
+            RunFinished => new RunTransition(RunStatus.Finished) { FinishedAt = e.Time },
+            RunFailed f => new RunTransition(RunStatus.Failed) { FinishedAt = e.Time, LastError = f.Error },
+            RunCancelled c => new RunTransition(cancelledStatus()) { FinishedAt = e.Time, LastError = c.Reason },
+            _ => null,
+        };
+        var summary = SummaryValues(e);
+        if (summary.Count > 0)
+            store.UpdateSummaryAsync(runId, summary).GetAwaiter().GetResult();
+        store.AppendEventAsync(stored, completion).GetAwaiter().GetResult();
+        if (completion is not null)
+            Outcome = completion.Status;
+
+        metrics.WriteLine(stored.Json);
+        metrics.Flush();
+
+        broker.Publish(stored);
+        if (completion is not null || summary.Count > 0 || e is RunStarted)
+            notifier.Changed(runId);
+    }
+
+    /// <summary>What an event adds to the run's summary.</summary>
+    public static Dictionary<string, double> SummaryValues(RunEvent e)
+    {
+        var values = new Dictionary<string, double>();
+        switch (e)
+        {
+            case EpochMetrics m:
+                if (m.ValAccuracy is { } acc)
+                    values["val_accuracy"] = acc;
+                if (m.ValPerplexity is { } ppl)
+                    values["val_perplexity"] = ppl;
+                values["epoch"] = m.Epoch;
+                break;
+            case CompressionReport c:
+                values["fp32_bytes"] = c.Fp32Bytes;
+                values["packed_bytes"] = c.PackedBytes;
+                values["huffman_bytes"] = c.HuffmanBytes;
+                values["compression_ratio"] = c.CompressionRatio;
+                values["bits_per_weight"] = c.BitsPerWeight;
+                break;
+            case RunFinished f:
+                foreach (var (k, v) in f.Summary)
+                    values[k] = v;
+                break;
+        }
+        return values;
+    }
+
+    public void Dispose() => metrics.Dispose();
+}

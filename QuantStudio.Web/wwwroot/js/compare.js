@@ -1,0 +1,42 @@
+// Compare: validation curves of the chosen runs overlaid, and accuracy against packed size.
+import * as charts from "./charts.js";
+
+const root = document.getElementById("compare");
+const ids = root.dataset.runIds.split(",").filter(Boolean).map(Number);
+
+async function load(id) {
+  const [run, events] = await Promise.all([
+    fetch(`/api/runs/${id}`).then(r => r.json()),
+    fetch(`/api/runs/${id}/events?types=epoch_metrics,phase_started&limit=10000`).then(r => r.json()),
+  ]);
+  return { run: run.run, events };
+}
+
+const runs = await Promise.all(ids.map(load));
+const label = r => `#${r.run.id} ${r.run.name}`;
+const lossTraces = [], accTraces = [];
+let perplexity = false;
+for (const r of runs) {
+  const epochs = r.events.filter(e => e.type === "epoch_metrics");
+  const x = epochs.map((_, i) => i + 1);
+  lossTraces.push({ name: label(r), x, y: epochs.map(e => e.val_loss), mode: "lines+markers" });
+  const ppl = epochs.some(e => e.val_perplexity != null);
+  perplexity ||= ppl;
+  accTraces.push({ name: label(r), x, y: epochs.map(e => (ppl ? e.val_perplexity : e.val_accuracy)), mode: "lines+markers" });
+}
+charts.newPlot(document.getElementById("chart-compare-loss"), lossTraces, charts.layout("Validation loss", { xaxis: { title: { text: "epoch" } } }));
+charts.newPlot(document.getElementById("chart-compare-accuracy"), accTraces,
+  charts.layout(perplexity ? "Validation perplexity" : "Validation accuracy", { xaxis: { title: { text: "epoch" } }, yaxis: perplexity ? {} : { tickformat: ".0%" } }));
+
+const points = runs.filter(r => r.run.packed_bytes != null && (r.run.accuracy != null || r.run.perplexity != null));
+charts.newPlot(document.getElementById("chart-scatter"), [{
+  type: "scatter", mode: "markers+text", textposition: "top center",
+  x: points.map(r => r.run.packed_bytes / 1e6),
+  y: points.map(r => r.run.accuracy ?? r.run.perplexity),
+  text: points.map(r => `#${r.run.id} ${r.run.bits ?? 32}b`),
+  marker: { size: 12 },
+}], charts.layout("Accuracy against packed size", {
+  xaxis: { title: { text: "packed MB" }, type: "log" },
+  yaxis: { title: { text: points.some(r => r.run.accuracy == null) ? "perplexity" : "accuracy" } },
+}));
+root.dataset.ready = "true";

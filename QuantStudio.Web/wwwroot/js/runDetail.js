@@ -1,0 +1,188 @@
+// Run detail: replays the run's history and follows it live (batched frames from the hub), drawing the loss,
+// accuracy and learning-rate charts with phase markers, the per-layer histogram with its quantization levels,
+// the compression panel and the log.
+import { followRun } from "./hub.js";
+import * as charts from "./charts.js";
+import { bytes, ratio, text } from "./format.js";
+
+const root = document.getElementById("run-detail");
+const runId = Number(root.dataset.runId);
+const startedActive = root.dataset.status === "queued" || root.dataset.status === "running";
+
+const state = {
+  x: 0, offset: 0,              // a monotonic step axis across phases
+  epochIndex: 0,
+  steps: { x: [], loss: [], lr: [] },
+  epochs: { x: [], step: [], trainLoss: [], valLoss: [], trainAcc: [], valAcc: [], ppl: [] },
+  phasesStep: [], phasesEpoch: [],
+  layers: new Map(),
+  compression: null,
+  logs: [],
+  status: root.dataset.status,
+};
+let firstFrame = true;
+let dirty = { steps: false, epochs: false, layers: false, compression: false };
+
+const lossEl = document.getElementById("chart-loss");
+const accEl = document.getElementById("chart-accuracy");
+const lrEl = document.getElementById("chart-lr");
+const histEl = document.getElementById("chart-histogram");
+const layerSelect = document.getElementById("layer-select");
+const logEl = document.getElementById("log");
+const statusEl = document.getElementById("run-status");
+
+function apply(e) {
+  switch (e.type) {
+    case "run_started":
+      setStatus("running");
+      break;
+    case "phase_started":
+      state.phasesStep.push({ x: state.x, label: e.name });
+      state.phasesEpoch.push({ x: state.epochIndex + 0.5, label: e.name });
+      dirty.steps = dirty.epochs = true;
+      break;
+    case "step_metrics": {
+      let x = e.step + state.offset;
+      if (x <= state.x) { state.offset = state.x - e.step + 1; x = state.x + 1; }
+      state.x = x;
+      state.steps.x.push(x); state.steps.loss.push(e.loss); state.steps.lr.push(e.learning_rate);
+      dirty.steps = true;
+      break;
+    }
+    case "epoch_metrics":
+      state.epochIndex += 1;
+      state.epochs.x.push(state.epochIndex); state.epochs.step.push(state.x);
+      state.epochs.trainLoss.push(e.train_loss); state.epochs.valLoss.push(e.val_loss);
+      state.epochs.trainAcc.push(e.train_accuracy); state.epochs.valAcc.push(e.val_accuracy); state.epochs.ppl.push(e.val_perplexity);
+      dirty.epochs = true;
+      break;
+    case "layer_snapshot":
+      state.layers.set(e.layer, e);
+      dirty.layers = true;
+      break;
+    case "compression_report":
+      state.compression = e;
+      dirty.compression = true;
+      break;
+    case "log":
+      state.logs.push(e);
+      appendLog(e);
+      break;
+    case "run_finished": setStatus("finished"); break;
+    case "run_failed": setStatus("failed"); appendLog({ level: "error", message: e.error, time: e.time }); break;
+    case "run_cancelled": setStatus("cancelled"); appendLog({ level: "warning", message: e.reason, time: e.time }); break;
+  }
+}
+
+function setStatus(s) {
+  state.status = s;
+  statusEl.textContent = s;
+  statusEl.className = "badge status-" + s;
+  root.dataset.liveStatus = s;
+}
+
+function appendLog(e) {
+  const li = document.createElement("li");
+  li.className = "log-" + (e.level || "info").toLowerCase();
+  li.append(text("time", (e.time || "").substring(11, 19)), document.createTextNode(" " + e.message));
+  logEl.append(li);
+}
+
+let lossPlotted = false;
+function drawSteps() {
+  const lossTraces = [
+    { name: "train loss (step)", x: state.steps.x, y: state.steps.loss, mode: "lines", line: { width: 1 } },
+    { name: "val loss (epoch)", x: state.epochs.step, y: state.epochs.valLoss, mode: "lines+markers" },
+  ];
+  const lay = charts.layout("Loss", { xaxis: { title: { text: "step" } }, ...charts.markers(state.phasesStep) });
+  charts.react(lossEl, lossTraces, lay);
+  charts.react(lrEl, [{ name: "learning rate", x: state.steps.x, y: state.steps.lr, mode: "lines" }],
+    charts.layout("Learning rate", { xaxis: { title: { text: "step" } }, ...charts.markers(state.phasesStep) }));
+  lossPlotted = true;
+  lossEl.dataset.points = String(state.steps.x.length);
+}
+
+function drawEpochs() {
+  const perplexity = state.epochs.ppl.some(v => v !== null && v !== undefined);
+  const traces = perplexity
+    ? [{ name: "val perplexity", x: state.epochs.x, y: state.epochs.ppl, mode: "lines+markers" }]
+    : [
+        { name: "train accuracy", x: state.epochs.x, y: state.epochs.trainAcc, mode: "lines+markers" },
+        { name: "val accuracy", x: state.epochs.x, y: state.epochs.valAcc, mode: "lines+markers" },
+      ];
+  charts.react(accEl, traces, charts.layout(perplexity ? "Perplexity" : "Accuracy",
+    { xaxis: { title: { text: "epoch" }, dtick: 1 }, yaxis: perplexity ? {} : { tickformat: ".0%" }, ...charts.markers(state.phasesEpoch) }));
+  if (!dirty.steps && lossPlotted) drawSteps(); // val loss lives on the loss chart
+}
+
+function drawLayers() {
+  const names = [...state.layers.keys()];
+  const current = layerSelect.value;
+  if (layerSelect.options.length !== names.length) {
+    layerSelect.replaceChildren(...names.map(n => { const o = text("option", n); o.value = n; return o; }));
+    if (names.includes(current)) layerSelect.value = current;
+  }
+  drawHistogram();
+  const empty = document.getElementById("layers-empty");
+  if (empty && names.length) empty.remove();
+}
+
+function drawHistogram() {
+  const snap = state.layers.get(layerSelect.value) || state.layers.values().next().value;
+  if (!snap) return;
+  const edges = snap.histogram_edges, counts = snap.histogram_counts;
+  const centers = counts.map((_, i) => (edges[i] + edges[i + 1]) / 2);
+  const widths = counts.map((_, i) => edges[i + 1] - edges[i]);
+  const levels = snap.levels || [];
+  const lay = charts.layout(`${snap.layer}: ${snap.bits} bits, ${levels.length} levels (${snap.phase} epoch ${snap.epoch})`, {
+    bargap: 0, showlegend: false, xaxis: { title: { text: "weight" } }, yaxis: { title: { text: "count" } },
+    shapes: levels.map(v => ({ type: "line", x0: v, x1: v, yref: "paper", y0: 0, y1: 1, line: { color: "#d62728", width: 1 } })),
+  });
+  charts.react(histEl, [{ type: "bar", x: centers, y: counts, width: widths, marker: { color: "#1f77b4" }, name: "weights" }], lay);
+  histEl.dataset.layer = snap.layer;
+}
+
+function drawCompression() {
+  const c = state.compression;
+  const panel = document.getElementById("compression-panel");
+  const figures = [["fp32", bytes(c.fp32_bytes)], ["Packed", bytes(c.packed_bytes)], ["Huffman", bytes(c.huffman_bytes)],
+    ["Bits per weight", c.bits_per_weight.toFixed(2)], ["Ratio", ratio(c.compression_ratio)]];
+  const ids = ["compression-fp32", "compression-packed", "compression-huffman", "compression-bpw", "compression-ratio"];
+  const dl = document.createElement("dl");
+  dl.className = "figures";
+  figures.forEach(([k, v], i) => { dl.append(text("dt", k)); const dd = text("dd", v); dd.id = ids[i]; dl.append(dd); });
+  const table = document.createElement("table");
+  table.id = "compression-layers";
+  const head = document.createElement("tr");
+  ["Layer", "Weights", "Bits", "Bucket", "fp32", "Packed", "Huffman", "Huffman bits"].forEach(h => head.append(text("th", h)));
+  const thead = document.createElement("thead"); thead.append(head);
+  const tbody = document.createElement("tbody");
+  for (const l of c.layers) {
+    const tr = document.createElement("tr");
+    [l.layer, l.elements.toLocaleString("en"), l.bits, l.bucket_size ?? "tensor", bytes(l.fp32_bytes), bytes(l.packed_bytes),
+      bytes(l.huffman_bytes), l.huffman_mean_bits.toFixed(2)].forEach(v => tr.append(text("td", String(v))));
+    tbody.append(tr);
+  }
+  table.append(thead, tbody);
+  panel.replaceChildren(text("h2", "Compression"), dl, table);
+}
+
+function render() {
+  if (dirty.steps) drawSteps();
+  if (dirty.epochs) drawEpochs();
+  if (dirty.layers) drawLayers();
+  if (dirty.compression) drawCompression();
+  dirty = { steps: false, epochs: false, layers: false, compression: false };
+}
+
+layerSelect.addEventListener("change", drawHistogram);
+
+followRun(runId, 0, frame => {
+  if (firstFrame) { logEl.replaceChildren(); firstFrame = false; }
+  for (const e of frame.events) apply(e);
+  render();
+  root.dataset.lastSeq = String(frame.last_seq);
+}, () => {
+  // The run is over: reload once so the buttons and downloads match its final state.
+  if (startedActive) setTimeout(() => location.reload(), 800);
+}).catch(err => console.error(err));
