@@ -10,8 +10,6 @@ public static class ExperimentCatalog
         "resnet20", "resnet32", "resnet56", "wrn", "mobilenetv2", "char-lstm",
     ];
 
-    public static readonly IReadOnlyList<string> Datasets =
-    [
-        "shapes", "text-synthetic", "mnist", "fashion-mnist", "cifar10", "cifar100", "text",
-    ];
+    /// <summary>The names <see cref="Data.DatasetRegistry"/> can load.</summary>
+    public static IReadOnlyList<string> Datasets => Data.DatasetRegistry.Names;
 }
