@@ -87,6 +87,8 @@ public sealed class EpochBatches : IEnumerable<Batch>, IDisposable
         {
             while (true)
             {
+                // A cancelled run stops at once, even when batches are waiting in the channel.
+                stop.Token.ThrowIfCancellationRequested();
                 if (reader.TryRead(out var batch))
                 {
                     yield return batch;
