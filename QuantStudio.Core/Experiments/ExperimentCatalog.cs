@@ -7,8 +7,6 @@ public static class ExperimentCatalog
 
     public static bool IsKnownModel(string arch) => Core.Models.ModelZoo.IsKnown(arch);
 
-    public static readonly IReadOnlyList<string> Datasets =
-    [
-        "shapes", "text-synthetic", "mnist", "fashion-mnist", "cifar10", "cifar100", "text",
-    ];
+    /// <summary>The names <see cref="Data.DatasetRegistry"/> can load.</summary>
+    public static IReadOnlyList<string> Datasets => Data.DatasetRegistry.Names;
 }
