@@ -24,10 +24,16 @@ public sealed partial class StudioBrowserTests
         });
         var downloads = Path.Combine(server.DataDirectory, "browser-downloads");
         using var browser = new HeadlessChromium(downloads);
-        await Task.Run(() => PresetRunToDownload(server, browser));
+        var checkpoint = await Task.Run(() => PresetRunToDownload(server, browser, TimeSpan.FromSeconds(60)));
+        // The simulated runner writes a placeholder of the packed size; the trainer's checkpoint is checked with quantstudio eval.
+        Assert.Equal("model.qsc", Path.GetFileName(checkpoint));
     }
 
-    private static void PresetRunToDownload(StudioServer server, HeadlessChromium browser)
+    /// <summary>
+    /// Runs the offline preset from the form and follows it in the page until its checkpoint is downloaded; returns the
+    /// downloaded file. <paramref name="trainingTimeout"/> bounds the wait for the run to finish.
+    /// </summary>
+    public static string PresetRunToDownload(StudioServer server, HeadlessChromium browser, TimeSpan trainingTimeout)
     {
         var driver = browser.Driver;
 
@@ -43,7 +49,7 @@ public sealed partial class StudioBrowserTests
 
         // The loss chart gains points while the run trains: three increasing readings, each taken while the run is running.
         var readings = new List<int>();
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        var deadline = DateTime.UtcNow + trainingTimeout;
         while (readings.Count < 3)
         {
             Assert.True(DateTime.UtcNow < deadline, $"the loss chart did not grow while the run trained; points seen: {string.Join(", ", readings)}");
@@ -64,7 +70,7 @@ public sealed partial class StudioBrowserTests
         {
             var options = d.FindElements(By.CssSelector("#layer-select option"));
             return options.Count >= 2 ? options[1].GetAttribute("value") : null;
-        }, TimeSpan.FromSeconds(20), "layer snapshots in the layer selector")!;
+        }, trainingTimeout, "layer snapshots in the layer selector")!;
         driver.FindElement(By.CssSelector($"#layer-select option[value='{layer}']")).Click();
         browser.WaitFor(d => d.FindElement(By.Id("chart-histogram")).GetAttribute("data-layer") == layer, Short, "the histogram of " + layer);
         var bars = Convert.ToInt64(browser.Script(
@@ -81,7 +87,7 @@ public sealed partial class StudioBrowserTests
         {
             var found = d.FindElements(By.Id("download-model-qsc"));
             return found.Count == 1 && d.FindElement(By.Id("run-status")).Text == "finished" ? found[0] : null;
-        }, TimeSpan.FromSeconds(60), "the finished run with its checkpoint download")!;
+        }, trainingTimeout, "the finished run with its checkpoint download")!;
         Assert.NotEmpty(driver.FindElements(By.CssSelector("#compression-panel dd, #compression-panel td")));
         browser.Screenshot(Path.Combine(ScreenshotDirectory, "run-finished.png"));
 
@@ -101,6 +107,7 @@ public sealed partial class StudioBrowserTests
             "const el = document.getElementById('chart-scatter'); return el && el.data && el.data.length ? el.data[0].x.length : 0;"), CultureInfo.InvariantCulture) > 0,
             Short, "the accuracy against size scatter");
         browser.Screenshot(Path.Combine(ScreenshotDirectory, "compare.png"));
+        return downloaded;
     }
 
     private static int ChartPoints(HeadlessChromium browser)
