@@ -28,7 +28,8 @@ internal sealed record CheckpointHeader
     private static readonly JsonSerializerOptions Options = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        // Nulls are written: a null bucket size means "whole tensor", not "the default".
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
         // Floats are written with the shortest text that reads back to the same value.
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };

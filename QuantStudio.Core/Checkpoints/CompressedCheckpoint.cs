@@ -17,14 +17,16 @@ public static class CompressedCheckpoint
     /// <summary>
     /// Writes <paramref name="model"/>'s state_dict to <paramref name="path"/> (atomically). Entries
     /// named in <paramref name="encodings"/> are quantized from the model's current (full-precision)
-    /// values; the others are kept as float32, integer buffers as they are.
+    /// values; the others are kept as float32, integer buffers as they are. Codes are packed, so the
+    /// file is exactly packed_bytes + the unquantized tensors + the header (see <see cref="CompressedCheckpointInfo"/>).
+    /// Checking the model against its description builds one from the zoo, which draws from torch's global generator.
     /// </summary>
     public static CompressedCheckpointInfo Save(string path, Module<Tensor, Tensor> model, CompressedModelDescription description,
         IReadOnlyDictionary<string, TensorEncoding> encodings) =>
-        Save(path, model, description, encodings, CodeEncodingPolicy.Smaller);
+        Save(path, model, description, encodings, CodeEncodingPolicy.Packed);
 
     /// <inheritdoc cref="Save(string, Module{Tensor, Tensor}, CompressedModelDescription, IReadOnlyDictionary{string, TensorEncoding})"/>
-    /// <param name="codes">Packed, Huffman, or per tensor the smaller of the two.</param>
+    /// <param name="codes">Packed, Huffman, or per tensor the smaller of the two (the smallest file).</param>
     public static CompressedCheckpointInfo Save(string path, Module<Tensor, Tensor> model, CompressedModelDescription description,
         IReadOnlyDictionary<string, TensorEncoding> encodings, CodeEncodingPolicy codes)
     {
@@ -35,6 +37,7 @@ public static class CompressedCheckpoint
             throw new ArgumentException($"description.Arch: unknown architecture '{description.Arch}'; known: {string.Join(", ", ModelZoo.Names)}, wrn-D-K", nameof(description));
 
         using var state = model.state_dict();
+        RequireRebuildable(state, description);
         var unknown = encodings.Keys.Where(k => !state.ContainsKey(k)).ToList();
         if (unknown.Count > 0)
             throw new ArgumentException($"encodings name tensors the model does not have: {string.Join(", ", unknown)}", nameof(encodings));
@@ -98,20 +101,47 @@ public static class CompressedCheckpoint
         return new CompressedCheckpointContent(header.ToDescription(), Describe(data.LongLength, blocks), blocks);
     }
 
+    // A file that cannot be loaded back is caught here, where the caller can still fix it, not at load time.
+    private static void RequireRebuildable(StateDict state, CompressedModelDescription d)
+    {
+        Module<Tensor, Tensor> reference;
+        try
+        {
+            reference = ModelZoo.Create(d.Arch, d.Input, d.Width, d.Depth);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"description: cannot build '{d.Arch}' for input {Describe(d.Input)}: {e.Message}", nameof(d), e);
+        }
+        using (reference)
+        using (var own = reference.state_dict())
+        {
+            var problems = Mismatches(own, state, d.Arch, "the model");
+            if (problems.Count > 0)
+                throw new ArgumentException($"the model does not match its description ({d.Arch}, width {d.Width}, depth {d.Depth}): {string.Join("; ", problems)}", "model");
+        }
+    }
+
     private static void CheckMatches(Module model, StateDict weights, string arch)
     {
         using var own = model.state_dict();
-        var problems = new List<string>();
-        foreach (var (key, target) in own)
-        {
-            if (!weights.TryGetValue(key, out var stored))
-                problems.Add($"tensor '{key}' of {arch} is missing from the file");
-            else if (!stored.shape.SequenceEqual(target.shape))
-                problems.Add($"shape mismatch: tensor '{key}' is [{string.Join(", ", stored.shape)}] in the file but [{string.Join(", ", target.shape)}] in {arch}");
-        }
-        problems.AddRange(weights.Keys.Where(k => !own.ContainsKey(k)).Select(k => $"tensor '{k}' in the file is not part of {arch}"));
+        var problems = Mismatches(own, weights, arch, "the file");
         if (problems.Count > 0)
             throw new CompressedCheckpointFormatException(string.Join("; ", problems));
+    }
+
+    private static List<string> Mismatches(StateDict expected, StateDict actual, string arch, string where)
+    {
+        var problems = new List<string>();
+        foreach (var (key, target) in expected)
+        {
+            if (!actual.TryGetValue(key, out var stored))
+                problems.Add($"tensor '{key}' of {arch} is missing from {where}");
+            else if (!stored.shape.SequenceEqual(target.shape))
+                problems.Add($"shape mismatch: tensor '{key}' is [{string.Join(", ", stored.shape)}] in {where} but [{string.Join(", ", target.shape)}] in {arch}");
+        }
+        problems.AddRange(actual.Keys.Where(k => !expected.ContainsKey(k)).Select(k => $"tensor '{k}' in {where} is not part of {arch}"));
+        return problems;
     }
 
     private static string Describe(InputShape s) =>
