@@ -1,0 +1,239 @@
+// Our side of bench/training: quantized distillation of the paper's CIFAR-10 teacher into the
+// 75-50-50-25 student, run through the experiment runner exactly as `quantstudio train` runs a
+// spec, and timed from the trainer's own events (EpochMetrics.EpochSeconds: the training loop of
+// each epoch, data loading and the teacher's logits included, evaluation and checkpoints not).
+//
+// usage: QdBench --data DIR [--epochs 10] [--batch 64] [--threads 2] [--precision fp32|bf16|auto]
+//                [--channels-last | --no-channels-last] [--augment] [--seed 1] [--out DIR]
+//                [--teacher-checkpoint F.safetensors]
+//        QdBench --spec S.json --out DIR     (runs any spec; prints the summary's accuracies)
+//
+// Prints `epoch=<k> seconds=<s> samples_per_s=<r>` per epoch, then `samples_per_s=<r>` over all
+// epochs (the first included: it pays for the teacher-logit table and the warm-up) and
+// `samples_per_s_after_first=<r>`; details (threads, precision, BLAS) go to stderr.
+using System.Globalization;
+using System.Text.Json;
+using QuantStudio.Core.Experiments;
+using QuantStudio.Bench.Training;
+using QuantStudio.Torch;
+
+var inv = CultureInfo.InvariantCulture;
+var options = Options.Parse(args);
+if (options is null)
+    return 2;
+
+ExperimentSpec spec;
+if (options.SpecPath is { } specPath)
+{
+    spec = SpecJson.Parse(File.ReadAllText(specPath));
+}
+else
+{
+    // The teacher's weights do not change the work: it is the architecture at its seeded random
+    // initialization (a teacher "trained" for zero epochs) unless a checkpoint is given.
+    var optimizer = new OptimizerSpec
+    {
+        Name = "sgd", Lr = 0.05, Momentum = 0.9, Nesterov = true, WeightDecay = 5e-4, Schedule = "cosine",
+        Epochs = options.Epochs, BatchSize = options.Batch,
+    };
+    spec = new ExperimentSpec
+    {
+        Name = "bench/training quantized distillation",
+        Seed = options.Seed,
+        // validation_split 0: all N examples train; validation uses the (small) test file.
+        Dataset = new DatasetSpec { Name = "cifar10", Root = Path.GetFullPath(options.Data!), ValidationSplit = 0, Augment = options.Augment },
+        Teacher = new TeacherSpec
+        {
+            Arch = "cifar-teacher",
+            Checkpoint = options.TeacherCheckpoint is null ? null : Path.GetFullPath(options.TeacherCheckpoint),
+            Train = options.TeacherCheckpoint is null ? optimizer with { Epochs = 0 } : null,
+        },
+        Student = new StudentSpec { Arch = "cifar-student-1" },
+        Method = Methods.QuantizedDistillation,
+        Quantization = new QuantizationSpec { Bits = 4, BucketSize = 256, Scheme = "uniform", Rounding = "deterministic", QuantizeFirstLast = false },
+        Distillation = new DistillationSpec { Temperature = 2.0, Alpha = 0.7 },
+        Optimizer = optimizer,
+        Precision = options.Precision,
+        ChannelsLast = options.ChannelsLast,
+    };
+}
+var errors = SpecValidator.Validate(spec);
+if (errors.Count > 0)
+{
+    foreach (var e in errors)
+        Console.Error.WriteLine(e);
+    return 2;
+}
+
+if (Environment.ProcessorCount != options.Threads)
+{
+    // The runner sizes libtorch's pool from the processor count the runtime reports.
+    Console.Error.WriteLine($"--threads {options.Threads} needs DOTNET_PROCESSOR_COUNT={options.Threads} (the runtime reports {Environment.ProcessorCount} processors)");
+    return 2;
+}
+
+var output = options.Out ?? Path.Combine(Path.GetTempPath(), $"qdbench-{Environment.ProcessId}");
+var ownsOutput = options.Out is null;
+Directory.CreateDirectory(output);
+var trainCount = options.Data is null ? 0 : TrainExamples(options.Data);
+var events = new ListEventSink();
+var stream = new RunEventStream([events, new ConsoleEpochSink(trainCount)]);
+string? logitCache = null;
+try
+{
+    var runner = RunnerFactory.Create();
+    await runner.RunAsync(new RunContext(spec, output, stream, Resume: false, DataDirectory: output), CancellationToken.None);
+    var summaryPath = Path.Combine(output, "summary.json");
+    if (File.Exists(summaryPath))
+    {
+        using var summary = JsonDocument.Parse(File.ReadAllText(summaryPath));
+        if (summary.RootElement.TryGetProperty("teacher_logit_cache", out var cache))
+            logitCache = cache.ToString();
+    }
+}
+catch (Exception ex) when (ex is not OperationCanceledException)
+{
+    Console.Error.WriteLine($"the run failed: {ex.Message}");
+    return 1;
+}
+finally
+{
+    if (ownsOutput)
+        TryDelete(output);
+}
+
+var all = events.Events;
+var started = all.OfType<RunStarted>().Single();
+var finished = all.OfType<RunFinished>().Single();
+var phase = spec.Method == Methods.QuantizedDistillation ? "quantized_distillation" : null;
+var epochs = all.OfType<EpochMetrics>().Where(e => phase is null || e.Phase == phase).ToList();
+double Get(string key) => finished.Summary.TryGetValue(key, out var v) ? v : double.NaN;
+
+if (options.SpecPath is null)
+{
+    var seconds = epochs.Sum(e => e.EpochSeconds);
+    var later = epochs.Skip(1).ToList();
+    Console.WriteLine($"samples_per_s={(trainCount * epochs.Count / seconds).ToString("F1", inv)}");
+    if (later.Count > 0)
+        Console.WriteLine($"samples_per_s_after_first={(trainCount * later.Count / later.Sum(e => e.EpochSeconds)).ToString("F1", inv)}");
+}
+Console.WriteLine($"test_accuracy={Get("student_accuracy").ToString("F4", inv)}");
+Console.Error.WriteLine($"libtorch {torch.version}, intra-op threads {started.Threads}, precision {started.Precision}, channels_last {spec.ChannelsLast}, " +
+    $"augment {spec.Dataset.Augment}, teacher_logit_cache {logitCache ?? "n/a"}, train_samples_per_s (runner) {Get("train_samples_per_s").ToString("F1", inv)}, wall {Get("wall_seconds").ToString("F1", inv)} s");
+Console.Error.WriteLine("blas: " + string.Join(", ", LoadedBlas()));
+return 0;
+
+static long TrainExamples(string root)
+{
+    var folder = Path.Combine(root, "cifar-10-batches-bin");
+    if (!Directory.Exists(folder))
+        folder = root;
+    return Enumerable.Range(1, 5).Sum(i => new FileInfo(Path.Combine(folder, $"data_batch_{i}.bin")).Length / 3073);
+}
+
+// The BLAS shared objects mapped into this process (what libblas.so.3 resolved to).
+static IEnumerable<string> LoadedBlas() =>
+    File.ReadLines("/proc/self/maps")
+        .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        .Where(f => f.Length >= 6 && f[5].Contains("blas", StringComparison.OrdinalIgnoreCase))
+        .Select(f => f[5])
+        .Distinct();
+
+static void TryDelete(string dir)
+{
+    try
+    {
+        Directory.Delete(dir, recursive: true);
+    }
+    catch (IOException)
+    {
+    }
+}
+
+/// <summary>
+/// Prints each training epoch as it ends. In the benchmark (<paramref name="trainCount"/> &gt; 0) only
+/// the student's epochs count; the zero-epoch teacher phase prints nothing anyway.
+/// </summary>
+sealed class ConsoleEpochSink(long trainCount) : IRunEventSink
+{
+    public void Emit(RunEvent e)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        switch (e)
+        {
+            case EpochMetrics m when trainCount > 0:
+                if (m.Phase != "quantized_distillation")
+                    return;
+                Console.WriteLine($"epoch={m.Epoch} seconds={m.EpochSeconds.ToString("F3", inv)} " +
+                    $"samples_per_s={(trainCount / m.EpochSeconds).ToString("F1", inv)} val_accuracy={(m.ValAccuracy ?? double.NaN).ToString("F4", inv)}");
+                break;
+            case EpochMetrics m:
+                Console.WriteLine($"phase={m.Phase} epoch={m.Epoch} seconds={m.EpochSeconds.ToString("F3", inv)} val_accuracy={(m.ValAccuracy ?? double.NaN).ToString("F4", inv)}");
+                break;
+            case LogMessage { Level: "warning" or "error" } log:
+                Console.Error.WriteLine($"{log.Level}: {log.Message}");
+                break;
+            case RunFailed f:
+                Console.Error.WriteLine($"run failed: {f.Error}");
+                break;
+        }
+    }
+}
+
+sealed record Options
+{
+    public string? Data { get; init; }
+    public string? SpecPath { get; init; }
+    public string? Out { get; init; }
+    public string? TeacherCheckpoint { get; init; }
+    public int Epochs { get; init; } = 10;
+    public int Batch { get; init; } = 64;
+    public int Threads { get; init; } = 2;
+    public string Precision { get; init; } = "fp32";
+    public bool ChannelsLast { get; init; }
+    public bool Augment { get; init; }
+    public long Seed { get; init; } = 1;
+
+    public static Options? Parse(string[] args)
+    {
+        var o = new Options();
+        try
+        {
+            for (var i = 0; i < args.Length; i++)
+            {
+                string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+                o = args[i] switch
+                {
+                    "--data" => o with { Data = Value() },
+                    "--spec" => o with { SpecPath = Value() },
+                    "--out" => o with { Out = Value() },
+                    "--teacher-checkpoint" => o with { TeacherCheckpoint = Value() },
+                    "--epochs" => o with { Epochs = int.Parse(Value(), CultureInfo.InvariantCulture) },
+                    "--batch" => o with { Batch = int.Parse(Value(), CultureInfo.InvariantCulture) },
+                    "--threads" => o with { Threads = int.Parse(Value(), CultureInfo.InvariantCulture) },
+                    "--seed" => o with { Seed = long.Parse(Value(), CultureInfo.InvariantCulture) },
+                    "--precision" => o with { Precision = Value() },
+                    "--channels-last" => o with { ChannelsLast = true },
+                    "--no-channels-last" => o with { ChannelsLast = false },
+                    "--augment" => o with { Augment = true },
+                    _ => throw new ArgumentException($"unknown option {args[i]}"),
+                };
+            }
+            if (o.Data is null == (o.SpecPath is null))
+                throw new ArgumentException("give --data DIR (the benchmark) or --spec S.json (any spec)");
+            if (o.SpecPath is not null && o.Out is null)
+                throw new ArgumentException("--spec needs --out DIR");
+            if (o.Threads < 1 || o.Batch < 1 || o.Epochs < 1)
+                throw new ArgumentException("--threads, --batch and --epochs must be at least 1");
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException or OverflowException)
+        {
+            Console.Error.WriteLine(ex.Message);
+            Console.Error.WriteLine("usage: QdBench --data DIR [--epochs 10] [--batch 64] [--threads 2] [--precision fp32|bf16|auto] " +
+                "[--channels-last|--no-channels-last] [--augment] [--seed 1] [--out DIR] [--teacher-checkpoint F]\n" +
+                "       QdBench --spec S.json --out DIR");
+            return null;
+        }
+        return o;
+    }
+}
