@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# Quantized distillation, side by side: QuantStudio's trainer (QdBench) against the same work in
+# plain PyTorch (pytorch_qd.py), on the same data files, batch, thread count and BLAS, in one run.
+#
+# usage: bench/training/run.sh [--epochs 10] [--train 2048] [--test 256] [--batch 64] [--threads 2]
+#                              [--rounds 1] [--configs reuse_bf16_cl-vs-fp32,fp32_augment,reuse_bf16_cl-vs-bf16_cl]
+#                              [--data DIR] [--keep-logs DIR]
+#
+# Configurations (ours vs PyTorch, goal for ours / PyTorch):
+#   reuse_bf16_cl-vs-fp32     ours: teacher-logit reuse, bf16 autocast, channels_last, no augmentation
+#                             PyTorch: plain fp32, teacher forward every step              goal >= 3.5
+#   fp32_augment              both fp32 with augmentation (no reuse possible on our side)   goal >= 1.0
+#   reuse_bf16_cl-vs-bf16_cl  ours as in the first; PyTorch with bf16 autocast and
+#                             channels_last, teacher forward every step                     goal >= 1.3
+#
+# Timing: whole training epochs on both sides, data loading and the teacher included. Ours counts
+# all --epochs epochs, the first included (it builds the teacher-logit table and warms up);
+# PyTorch runs one untimed warm-up epoch, then --epochs timed ones. Within each round every
+# configuration runs once per side, alternating which side goes first; with several rounds the
+# best round of each side is reported (the run least disturbed by other work on a shared machine).
+set -euo pipefail
+cd "$(dirname "$0")"
+here=$(pwd)
+
+epochs=10 train=2048 test=256 batch=64 threads=2 rounds=1 data="" keep=""
+configs=reuse_bf16_cl-vs-fp32,fp32_augment,reuse_bf16_cl-vs-bf16_cl
+while [[ $# -gt 0 ]]; do
+  [[ $# -ge 2 ]] || { echo "$1 needs a value" >&2; exit 2; }
+  case "$1" in
+    --epochs) epochs=$2 ;;
+    --train) train=$2 ;;
+    --test) test=$2 ;;
+    --batch) batch=$2 ;;
+    --threads) threads=$2 ;;
+    --rounds) rounds=$2 ;;
+    --configs) configs=$2 ;;
+    --data) data=$2 ;;
+    --keep-logs) keep=$2 ;;
+    *) echo "unknown option $1 (options: --epochs --train --test --batch --threads --rounds --configs --data --keep-logs)" >&2; exit 2 ;;
+  esac
+  shift 2
+done
+
+# --- Python with torch: Debian's python3-torch lives in the system interpreter, which a version
+# manager's python3 earlier on PATH may hide.
+python=""
+for candidate in /usr/bin/python3 python3; do
+  if "$candidate" -c "import torch, numpy" 2>/dev/null; then python=$candidate; break; fi
+done
+if [[ -z "$python" ]]; then
+  echo "no python3 with torch and numpy found: sudo apt-get install python3-torch python3-numpy" >&2
+  exit 1
+fi
+
+# --- BLAS: libtorch (both sides) calls whatever libblas.so.3 resolves to; insist on OpenBLAS. If
+# the alternative points elsewhere, preload OpenBLAS for both processes (no system change).
+triplet=x86_64-linux-gnu
+openblas_dir=/usr/lib/$triplet/openblas-pthread
+blas_link=$(update-alternatives --query libblas.so.3-$triplet 2>/dev/null | awk '/^Value:/ {print $2}' || true)
+blas_link=${blas_link:-$(readlink -f /usr/lib/$triplet/libblas.so.3 || true)}
+if [[ "$blas_link" == *openblas* ]]; then
+  echo "blas: libblas.so.3 -> $blas_link (alternatives)"
+elif [[ -e $openblas_dir/libblas.so.3 ]]; then
+  export LD_PRELOAD="$openblas_dir/libblas.so.3 $openblas_dir/liblapack.so.3${LD_PRELOAD:+ $LD_PRELOAD}"
+  echo "blas: libblas.so.3 -> ${blas_link:-none}; preloading OpenBLAS from $openblas_dir"
+else
+  echo "OpenBLAS is not installed (libblas.so.3 -> ${blas_link:-none}): sudo apt-get install libopenblas0-pthread" >&2
+  exit 1
+fi
+
+# --- Build our side (not part of QuantStudio.sln; builds the native shim too).
+if ! build_log=$(dotnet build QdBench/QdBench.csproj -c Release -nologo -v q 2>&1); then
+  echo "$build_log" >&2
+  echo "building QdBench failed" >&2
+  exit 1
+fi
+
+log=$(mktemp -d)
+trap 'rm -rf "$log"' EXIT
+# --- The shared data: one CIFAR-10 binary folder both sides read (kept when --data names a folder).
+if [[ -z "$data" ]]; then
+  data=$log/data
+fi
+if [[ ! -e "$data/cifar-10-batches-bin/test_batch.bin" ]]; then
+  "$python" make_data.py --out "$data" --train "$train" --test "$test" --seed 1 >&2
+fi
+
+ours_cmd() {  # ours_cmd <config>: the QdBench arguments of our side of a configuration
+  case "$1" in
+    reuse_bf16_cl-vs-*) echo "--precision bf16 --channels-last" ;;
+    fp32_augment) echo "--precision fp32 --no-channels-last --augment" ;;
+  esac
+}
+pytorch_cmd() {
+  case "$1" in
+    *-vs-fp32) echo "--precision fp32" ;;
+    *-vs-bf16_cl) echo "--precision bf16 --channels-last" ;;
+    fp32_augment) echo "--precision fp32 --augment" ;;
+  esac
+}
+goal() {
+  case "$1" in
+    *-vs-fp32) echo 3.5 ;;
+    *-vs-bf16_cl) echo 1.3 ;;
+    fp32_augment) echo 1.0 ;;
+  esac
+}
+
+IFS=, read -r -a config_list <<<"$configs"
+for c in "${config_list[@]}"; do
+  [[ -n "$(goal "$c")" ]] || { echo "unknown configuration '$c' (known: reuse_bf16_cl-vs-fp32, fp32_augment, reuse_bf16_cl-vs-bf16_cl)" >&2; exit 2; }
+done
+
+run_ours() {  # run_ours <config> <round>
+  # shellcheck disable=SC2046
+  if ! DOTNET_PROCESSOR_COUNT=$threads dotnet QdBench/bin/Release/net10.0/QdBench.dll --data "$data" --epochs "$epochs" \
+      --batch "$batch" --threads "$threads" $(ours_cmd "$1") >"$log/ours.$1.$2" 2>"$log/ours.$1.$2.err"; then
+    cat "$log/ours.$1.$2" "$log/ours.$1.$2.err" >&2
+    echo "our side failed on $1" >&2
+    exit 1
+  fi
+}
+run_pytorch() {
+  # shellcheck disable=SC2046
+  if ! "$python" pytorch_qd.py --data "$data" --epochs "$epochs" --batch "$batch" --threads "$threads" \
+      $(pytorch_cmd "$1") >"$log/pytorch.$1.$2" 2>"$log/pytorch.$1.$2.err"; then
+    cat "$log/pytorch.$1.$2" "$log/pytorch.$1.$2.err" >&2
+    echo "the PyTorch side failed on $1" >&2
+    exit 1
+  fi
+}
+
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+start=$SECONDS
+turn=0
+for ((r = 1; r <= rounds; r++)); do
+  for c in "${config_list[@]}"; do
+    if ((turn++ % 2 == 0)); then
+      echo "round $r: $c (ours first)" >&2
+      run_ours "$c" "$r"; run_pytorch "$c" "$r"
+    else
+      echo "round $r: $c (PyTorch first)" >&2
+      run_pytorch "$c" "$r"; run_ours "$c" "$r"
+    fi
+  done
+done
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+
+first_c=${config_list[0]}
+echo "ours:    $(grep -m1 '^libtorch' "$log/ours.$first_c.1.err")"
+echo "ours:    $(grep -m1 '^blas' "$log/ours.$first_c.1.err")"
+echo "pytorch: $(grep -m1 '^pytorch' "$log/pytorch.$first_c.1.err")"
+echo "pytorch: $(grep -m1 '^blas' "$log/pytorch.$first_c.1.err")"
+echo "quantized distillation, cifar-teacher -> cifar-student-1, 4 bits, buckets of 256; $train training examples,"
+echo "batch $batch, $threads threads, $epochs epochs (PyTorch: +1 untimed warm-up), best of $rounds round(s), $((SECONDS - start)) s"
+echo "load average (1/5/15 min): before $load_before, after $load_after"
+for c in "${config_list[@]}"; do
+  best() {  # best <side>: the highest samples_per_s of a side over the rounds
+    local m=0 v
+    for ((r = 1; r <= rounds; r++)); do
+      v=$(awk -F= '$1 == "samples_per_s" { print $2 }' "$log/$1.$c.$r")
+      m=$(awk -v a="$m" -v b="$v" 'BEGIN { print (b > a ? b : a) }')
+    done
+    echo "$m"
+  }
+  o=$(best ours)
+  p=$(best pytorch)
+  awk -v c="$c" -v o="$o" -v p="$p" -v g="$(goal "$c")" \
+    'BEGIN { r = o / p; printf "config=%-25s samples_per_s_ours=%-8s samples_per_s_pytorch=%-8s ratio=%.2f goal=%s %s\n", c, o, p, r, g, (r >= g ? "met" : "not met") }'
+done
+if [[ -n "$keep" ]]; then
+  mkdir -p "$keep"
+  cp "$log"/ours.* "$log"/pytorch.* "$keep"/
+  echo "logs kept in $keep"
+fi
