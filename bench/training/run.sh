@@ -76,7 +76,10 @@ if ! build_log=$(dotnet build QdBench/QdBench.csproj -c Release -nologo -v q 2>&
 fi
 
 log=$(mktemp -d)
-trap 'rm -rf "$log"' EXIT
+child=""
+# An interrupted run stops the side that is running, too.
+trap '[[ -n "$child" ]] && kill "$child" 2>/dev/null; rm -rf "$log"' EXIT
+trap 'exit 130' INT TERM
 # --- The shared data: one CIFAR-10 binary folder both sides read (kept when --data names a folder).
 if [[ -z "$data" ]]; then
   data=$log/data
@@ -113,8 +116,10 @@ done
 
 run_ours() {  # run_ours <config> <round>
   # shellcheck disable=SC2046
-  if ! DOTNET_PROCESSOR_COUNT=$threads dotnet QdBench/bin/Release/net10.0/QdBench.dll --data "$data" --epochs "$epochs" \
-      --batch "$batch" --threads "$threads" $(ours_cmd "$1") >"$log/ours.$1.$2" 2>"$log/ours.$1.$2.err"; then
+  DOTNET_PROCESSOR_COUNT=$threads dotnet QdBench/bin/Release/net10.0/QdBench.dll --data "$data" --epochs "$epochs" \
+    --batch "$batch" --threads "$threads" $(ours_cmd "$1") >"$log/ours.$1.$2" 2>"$log/ours.$1.$2.err" &
+  child=$!
+  if ! wait "$child"; then
     cat "$log/ours.$1.$2" "$log/ours.$1.$2.err" >&2
     echo "our side failed on $1" >&2
     exit 1
@@ -122,8 +127,10 @@ run_ours() {  # run_ours <config> <round>
 }
 run_pytorch() {
   # shellcheck disable=SC2046
-  if ! "$python" pytorch_qd.py --data "$data" --epochs "$epochs" --batch "$batch" --threads "$threads" \
-      $(pytorch_cmd "$1") >"$log/pytorch.$1.$2" 2>"$log/pytorch.$1.$2.err"; then
+  "$python" pytorch_qd.py --data "$data" --epochs "$epochs" --batch "$batch" --threads "$threads" \
+    $(pytorch_cmd "$1") >"$log/pytorch.$1.$2" 2>"$log/pytorch.$1.$2.err" &
+  child=$!
+  if ! wait "$child"; then
     cat "$log/pytorch.$1.$2" "$log/pytorch.$1.$2.err" >&2
     echo "the PyTorch side failed on $1" >&2
     exit 1
