@@ -4,6 +4,12 @@
 # fp32, channels_last, bf16 autocast, bf16 autocast + channels_last.
 #
 # usage: bench/engine/run.sh [--rounds N] [--warmup N] [--steps N] [--threads N] [--batch N] [--configs a,b]
+#                            [--pytorch-retains-memory]
+#
+# Our side calls torch.retain_freed_memory() (glibc keeps freed activations in the process), as a
+# QuantStudio training run does; PyTorch runs with the C library's defaults. With
+# --pytorch-retains-memory the PyTorch process gets the same glibc settings through
+# MALLOC_MMAP_THRESHOLD_ / MALLOC_TRIM_THRESHOLD_, leaving only the binding itself compared.
 #
 # Each round runs every configuration once on each side, alternating which side goes first, and
 # the best round of each side is reported: on a shared machine the fastest run is the one least
@@ -12,15 +18,17 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 rounds=3 warmup=5 steps=20 threads=2 batch=64 configs=fp32,channels_last,bf16,bf16_channels_last
+pytorch_env=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
+    --pytorch-retains-memory) pytorch_env=(MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824); shift; continue ;;
     --rounds) rounds=$2 ;;
     --warmup) warmup=$2 ;;
     --steps) steps=$2 ;;
     --threads) threads=$2 ;;
     --batch) batch=$2 ;;
     --configs) configs=$2 ;;
-    *) echo "unknown option $1 (options: --rounds --warmup --steps --threads --batch --configs)" >&2; exit 2 ;;
+    *) echo "unknown option $1 (options: --rounds --warmup --steps --threads --batch --configs --pytorch-retains-memory)" >&2; exit 2 ;;
   esac
   shift 2
 done
@@ -54,7 +62,11 @@ else
 fi
 
 # --- Build our side (not part of QuantStudio.sln; builds the native shim too).
-dotnet build EngineBench/EngineBench.csproj -c Release -nologo -v q -clp:ErrorsOnly >/dev/null
+if ! build_log=$(dotnet build EngineBench/EngineBench.csproj -c Release -nologo -v q 2>&1); then
+  echo "$build_log" >&2
+  echo "building EngineBench failed" >&2
+  exit 1
+fi
 ours=(dotnet EngineBench/bin/Release/net10.0/EngineBench.dll)
 common=(--threads "$threads" --batch "$batch" --warmup "$warmup" --steps "$steps")
 
@@ -65,9 +77,9 @@ for ((r = 1; r <= rounds; r++)); do
   for c in "${config_list[@]}"; do
     if ((r % 2)); then
       "${ours[@]}" "${common[@]}" --configs "$c" >>"$log/ours" 2>>"$log/ours.err"
-      "$python" pytorch_step.py "${common[@]}" --configs "$c" >>"$log/pytorch" 2>>"$log/pytorch.err"
+      env "${pytorch_env[@]}" "$python" pytorch_step.py "${common[@]}" --configs "$c" >>"$log/pytorch" 2>>"$log/pytorch.err"
     else
-      "$python" pytorch_step.py "${common[@]}" --configs "$c" >>"$log/pytorch" 2>>"$log/pytorch.err"
+      env "${pytorch_env[@]}" "$python" pytorch_step.py "${common[@]}" --configs "$c" >>"$log/pytorch" 2>>"$log/pytorch.err"
       "${ours[@]}" "${common[@]}" --configs "$c" >>"$log/ours" 2>>"$log/ours.err"
     fi
   done
@@ -77,6 +89,7 @@ echo "ours:    $(grep -m1 '^libtorch' "$log/ours.err")"
 echo "ours:    $(grep -m1 '^blas' "$log/ours.err")"
 echo "pytorch: $(grep -m1 '^pytorch' "$log/pytorch.err")"
 echo "pytorch: $(grep -m1 '^blas' "$log/pytorch.err")"
+echo "pytorch: glibc allocator ${pytorch_env[*]:-defaults}"
 echo "batch $batch, threads $threads, warm-up $warmup, timed steps $steps, best of $rounds rounds"
 for c in "${config_list[@]}"; do
   best() { awk -v c="$c" '$1 == c { split($2, kv, "="); if (kv[2] > m) m = kv[2] } END { printf "%.1f", m }' "$1"; }
