@@ -4,7 +4,7 @@
 #
 # usage: bench/training/run.sh [--epochs 10] [--train 2048] [--test 256] [--batch 64] [--threads 2]
 #                              [--rounds 1] [--configs reuse_bf16_cl-vs-fp32,fp32_augment,reuse_bf16_cl-vs-bf16_cl]
-#                              [--data DIR] [--keep-logs DIR]
+#                              [--data DIR] [--keep-logs DIR] [--pytorch-retains-memory]
 #
 # Configurations (ours vs PyTorch, goal for ours / PyTorch):
 #   reuse_bf16_cl-vs-fp32     ours: teacher-logit reuse, bf16 autocast, channels_last, no augmentation
@@ -18,13 +18,21 @@
 # PyTorch runs one untimed warm-up epoch, then --epochs timed ones. Within each round every
 # configuration runs once per side, alternating which side goes first; with several rounds the
 # best round of each side is reported (the run least disturbed by other work on a shared machine).
+#
+# Our side calls torch.retain_freed_memory() as a QuantStudio training process does; PyTorch runs
+# with the C library's defaults unless --pytorch-retains-memory gives it the same glibc settings
+# (MALLOC_MMAP_THRESHOLD_ / MALLOC_TRIM_THRESHOLD_), as in bench/engine.
 set -euo pipefail
 cd "$(dirname "$0")"
 here=$(pwd)
 
 epochs=10 train=2048 test=256 batch=64 threads=2 rounds=1 data="" keep=""
 configs=reuse_bf16_cl-vs-fp32,fp32_augment,reuse_bf16_cl-vs-bf16_cl
+pytorch_env=()
 while [[ $# -gt 0 ]]; do
+  if [[ "$1" == --pytorch-retains-memory ]]; then
+    pytorch_env=(MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824); shift; continue
+  fi
   [[ $# -ge 2 ]] || { echo "$1 needs a value" >&2; exit 2; }
   case "$1" in
     --epochs) epochs=$2 ;;
@@ -36,7 +44,7 @@ while [[ $# -gt 0 ]]; do
     --configs) configs=$2 ;;
     --data) data=$2 ;;
     --keep-logs) keep=$2 ;;
-    *) echo "unknown option $1 (options: --epochs --train --test --batch --threads --rounds --configs --data --keep-logs)" >&2; exit 2 ;;
+    *) echo "unknown option $1 (options: --epochs --train --test --batch --threads --rounds --configs --data --keep-logs --pytorch-retains-memory)" >&2; exit 2 ;;
   esac
   shift 2
 done
@@ -127,7 +135,7 @@ run_ours() {  # run_ours <config> <round>
 }
 run_pytorch() {
   # shellcheck disable=SC2046
-  "$python" pytorch_qd.py --data "$data" --epochs "$epochs" --batch "$batch" --threads "$threads" \
+  env "${pytorch_env[@]}" "$python" pytorch_qd.py --data "$data" --epochs "$epochs" --batch "$batch" --threads "$threads" \
     $(pytorch_cmd "$1") >"$log/pytorch.$1.$2" 2>"$log/pytorch.$1.$2.err" &
   child=$!
   if ! wait "$child"; then
@@ -158,6 +166,7 @@ echo "ours:    $(grep -m1 '^libtorch' "$log/ours.$first_c.1.err")"
 echo "ours:    $(grep -m1 '^blas' "$log/ours.$first_c.1.err")"
 echo "pytorch: $(grep -m1 '^pytorch' "$log/pytorch.$first_c.1.err")"
 echo "pytorch: $(grep -m1 '^blas' "$log/pytorch.$first_c.1.err")"
+echo "pytorch: glibc allocator ${pytorch_env[*]:-defaults}"
 echo "quantized distillation, cifar-teacher -> cifar-student-1, 4 bits, buckets of 256; $train training examples,"
 echo "batch $batch, $threads threads, $epochs epochs (PyTorch: +1 untimed warm-up), best of $rounds round(s), $((SECONDS - start)) s"
 echo "load average (1/5/15 min): before $load_before, after $load_after"

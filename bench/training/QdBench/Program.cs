@@ -5,12 +5,16 @@
 //
 // usage: QdBench --data DIR [--epochs 10] [--batch 64] [--threads 2] [--precision fp32|bf16|auto]
 //                [--channels-last | --no-channels-last] [--augment] [--seed 1] [--out DIR]
-//                [--teacher-checkpoint F.safetensors]
+//                [--teacher-checkpoint F.safetensors] [--no-retain-memory]
 //        QdBench --spec S.json --out DIR     (runs any spec; prints the summary's accuracies)
 //
 // Prints `epoch=<k> seconds=<s> samples_per_s=<r>` per epoch, then `samples_per_s=<r>` over all
 // epochs (the first included: it pays for the teacher-logit table and the warm-up) and
 // `samples_per_s_after_first=<r>`; details (threads, precision, BLAS) go to stderr.
+//
+// Like a QuantStudio training process, it first calls torch.retain_freed_memory() (glibc keeps
+// freed activations instead of page-faulting them in again every step; see bench/README.md,
+// engine/); --no-retain-memory leaves the C library's defaults.
 using System.Globalization;
 using System.Text.Json;
 using QuantStudio.Core.Experiments;
@@ -72,6 +76,8 @@ if (Environment.ProcessorCount != options.Threads)
     return 2;
 }
 
+var retained = options.RetainMemory && torch.retain_freed_memory();
+
 var output = options.Out ?? Path.Combine(Path.GetTempPath(), $"qdbench-{Environment.ProcessId}");
 var ownsOutput = options.Out is null;
 Directory.CreateDirectory(output);
@@ -119,7 +125,7 @@ if (options.SpecPath is null)
 }
 Console.WriteLine($"test_accuracy={Get("student_accuracy").ToString("F4", inv)}");
 Console.Error.WriteLine($"libtorch {torch.version}, intra-op threads {started.Threads}, precision {started.Precision}, channels_last {spec.ChannelsLast}, " +
-    $"augment {spec.Dataset.Augment}, teacher_logit_cache {logitCache ?? "n/a"}, train_samples_per_s (runner) {Get("train_samples_per_s").ToString("F1", inv)}, wall {Get("wall_seconds").ToString("F1", inv)} s");
+    $"augment {spec.Dataset.Augment}, retain_freed_memory {retained}, teacher_logit_cache {logitCache ?? "n/a"}, train_samples_per_s (runner) {Get("train_samples_per_s").ToString("F1", inv)}, wall {Get("wall_seconds").ToString("F1", inv)} s");
 Console.Error.WriteLine("blas: " + string.Join(", ", LoadedBlas()));
 return 0;
 
@@ -193,6 +199,7 @@ sealed record Options
     public bool ChannelsLast { get; init; }
     public bool Augment { get; init; }
     public long Seed { get; init; } = 1;
+    public bool RetainMemory { get; init; } = true;
 
     public static Options? Parse(string[] args)
     {
@@ -216,6 +223,7 @@ sealed record Options
                     "--channels-last" => o with { ChannelsLast = true },
                     "--no-channels-last" => o with { ChannelsLast = false },
                     "--augment" => o with { Augment = true },
+                    "--no-retain-memory" => o with { RetainMemory = false },
                     _ => throw new ArgumentException($"unknown option {args[i]}"),
                 };
             }
@@ -230,7 +238,7 @@ sealed record Options
         {
             Console.Error.WriteLine(ex.Message);
             Console.Error.WriteLine("usage: QdBench --data DIR [--epochs 10] [--batch 64] [--threads 2] [--precision fp32|bf16|auto] " +
-                "[--channels-last|--no-channels-last] [--augment] [--seed 1] [--out DIR] [--teacher-checkpoint F]\n" +
+                "[--channels-last|--no-channels-last] [--augment] [--seed 1] [--out DIR] [--teacher-checkpoint F] [--no-retain-memory]\n" +
                 "       QdBench --spec S.json --out DIR");
             return null;
         }
