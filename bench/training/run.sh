@@ -86,7 +86,7 @@ fi
 log=$(mktemp -d)
 child=""
 # An interrupted run stops the side that is running, too.
-trap '[[ -n "$child" ]] && kill "$child" 2>/dev/null; rm -rf "$log"' EXIT
+trap 'if [[ -n "$child" ]]; then kill "$child" 2>/dev/null || true; fi; rm -rf "$log"' EXIT
 trap 'exit 130' INT TERM
 # --- The shared data: one CIFAR-10 binary folder both sides read (kept when --data names a folder).
 if [[ -z "$data" ]]; then
