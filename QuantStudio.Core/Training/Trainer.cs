@@ -69,7 +69,7 @@ public sealed class Trainer
         {
             restored = TryRestore(method, ref progress);
             resumed = restored is not null;
-            var context = new PhaseContext(data, options.BatchSize, PrepareInput, options.Bf16);
+            var context = new PhaseContext(data, options.BatchSize, PrepareInput, options.Bf16, emit, ct);
             for (var phase = progress.Phase; phase < phases.Count; phase++)
             {
                 var spec = phases[phase];

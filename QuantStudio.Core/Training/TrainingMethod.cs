@@ -20,8 +20,16 @@ public sealed record Trainee(string Name, IReadOnlyList<ParamGroupSpec> Groups, 
 public sealed record StepLoss(Tensor Total, IReadOnlyDictionary<string, Tensor> Parts, Tensor Logits);
 
 /// <summary>What a phase may need from the data when it begins (a calibration batch, a few batches for gradient norms).</summary>
-public sealed class PhaseContext(LoadedDataset data, int batchSize, Func<Tensor, Tensor> prepareInput, bool bf16)
+public sealed class PhaseContext(LoadedDataset data, int batchSize, Func<Tensor, Tensor> prepareInput, bool bf16, Action<RunEvent> emit,
+    CancellationToken cancellationToken = default)
 {
+    /// <summary>Reports through the run's event stream.</summary>
+    public Action<RunEvent> Emit { get; } = emit;
+
+    /// <summary>Loss and accuracy (or perplexity) of a network on the validation split, in fp32.</summary>
+    public EvalResult EvaluateValidation(Module<Tensor, Tensor> model) =>
+        Evaluator.Evaluate(model, Data, Data.Validation, BatchSize, PrepareInput, cancellationToken);
+
     public LoadedDataset Data { get; } = data;
     public int BatchSize { get; } = batchSize;
     public Func<Tensor, Tensor> PrepareInput { get; } = prepareInput;

@@ -50,7 +50,17 @@ public sealed class DifferentiableQuantizationMethod : TrainingMethod
         if (!resumed)
             InitializePoints(context);
         StartLearningPoints();
+        if (!resumed)
+        {
+            // The post-training quantization this phase starts from: what learning the points improves on.
+            StartValidation = context.EvaluateValidation(student);
+            context.Emit(new LogMessage("info", $"points initialized ({spec.Quantization.PointInit}): validation " +
+                (StartValidation.Accuracy is { } a ? $"accuracy {a:P2}" : $"perplexity {StartValidation.Perplexity:F3}")));
+        }
     }
+
+    /// <summary>Validation figures of the student with its initial points, before any was learned (null until then, or when resumed past it).</summary>
+    public EvalResult? StartValidation { get; private set; }
 
     private void StartLearningPoints()
     {
