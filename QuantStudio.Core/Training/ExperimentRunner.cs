@@ -208,10 +208,17 @@ public sealed class ExperimentRunner(ICompressedModelWriter? writer = null) : IE
         return DatasetRegistry.Load(context.Spec.Dataset, context.Spec.Seed, options, ct);
     }
 
+    // libtorch's generator is process-wide: runs started side by side must not interleave their initializations.
+    private static readonly Lock InitLock = new();
+
     private static Module<Tensor, Tensor> Build(string arch, InputShape shape, double width, double depth, long seed, bool channelsLast)
     {
-        torch.manual_seed(seed);
-        var model = ModelZoo.Create(arch, shape, width, depth);
+        Module<Tensor, Tensor> model;
+        lock (InitLock)
+        {
+            torch.manual_seed(seed);
+            model = ModelZoo.Create(arch, shape, width, depth);
+        }
         return channelsLast ? model.to(MemoryFormat.ChannelsLast) : model;
     }
 

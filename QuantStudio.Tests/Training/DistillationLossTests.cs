@@ -3,6 +3,7 @@ using QuantStudio.Torch;
 
 namespace QuantStudio.Tests.Training;
 
+[Collection(TrainingCollection.Name)]
 public sealed class DistillationLossTests
 {
     private static double[] Softmax(double[] z, double t)

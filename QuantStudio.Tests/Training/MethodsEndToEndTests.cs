@@ -3,6 +3,7 @@ using QuantStudio.Core.Training;
 
 namespace QuantStudio.Tests.Training;
 
+[Collection(TrainingCollection.Name)]
 public sealed class MethodsEndToEndTests
 {
     [Theory]

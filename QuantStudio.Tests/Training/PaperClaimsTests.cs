@@ -11,9 +11,10 @@ namespace QuantStudio.Tests.Training;
 /// Polino et al.'s claims on the generated shapes, with fixed seeds: one teacher, then the same
 /// student (same initialization, data order and epochs) under each method at 2 bits.
 /// </summary>
+[Collection(TrainingCollection.Name)]
 public sealed class PaperClaimsTests : IClassFixture<PaperClaimsTests.Teacher>
 {
-    private static readonly DatasetLoadOptions Data = new() { ShapesTrainCount = 1500, ShapesTestCount = 500 };
+    private static readonly DatasetLoadOptions Data = new() { ShapesTrainCount = 2000, ShapesTestCount = 500 };
     private static readonly InputShape Shape = InputShape.Image(3, 32, 32, 10);
     private readonly Teacher teacher;
 
@@ -27,7 +28,7 @@ public sealed class PaperClaimsTests : IClassFixture<PaperClaimsTests.Teacher>
             Dataset = DatasetRegistry.Load(new DatasetSpec { Name = "shapes", ValidationSplit = 0.2 }, 7, Data);
             torch.manual_seed(11);
             Model = ModelZoo.Create("cifar-student-1", Shape, 0.5).to(MemoryFormat.ChannelsLast);
-            using var method = new FullPrecisionMethod(Model, Spec(Methods.FullPrecision, 4).Optimizer, "teacher");
+            using var method = new FullPrecisionMethod(Model, Spec(Methods.FullPrecision, 6).Optimizer, "teacher");
             new Trainer(Dataset, Options("teacher"), _ => { }).Run(method);
             Accuracy = Evaluator.Evaluate(Model, Dataset, Dataset.Test, 64, x => Trainer.PrepareInput(x, true)).Accuracy!.Value;
         }

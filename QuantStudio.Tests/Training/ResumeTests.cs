@@ -3,6 +3,7 @@ using QuantStudio.Core.Training;
 
 namespace QuantStudio.Tests.Training;
 
+[Collection(TrainingCollection.Name)]
 public sealed class ResumeTests
 {
     /// <summary>Cancels the run when a given step of a given phase has been reported.</summary>
@@ -16,14 +17,15 @@ public sealed class ResumeTests
     }
 
     [Theory]
-    [InlineData(Methods.QuantizedDistillation, "quantized_distillation", 15)]
-    [InlineData(Methods.QuantizedDistillation, "teacher", 17)]
-    [InlineData(Methods.Qkd, "co_studying", 30)]
-    public void A_run_cancelled_mid_epoch_and_resumed_ends_exactly_like_an_uninterrupted_one(string method, string phase, long step)
+    [InlineData(Methods.QuantizedDistillation, "quantized_distillation", 15, "stochastic")]
+    [InlineData(Methods.QuantizedDistillation, "quantized_distillation", 15, "deterministic")]
+    [InlineData(Methods.QuantizedDistillation, "teacher", 17, "stochastic")]
+    [InlineData(Methods.Qkd, "co_studying", 30, "deterministic")]
+    public void A_run_cancelled_mid_epoch_and_resumed_ends_exactly_like_an_uninterrupted_one(string method, string phase, long step, string rounding)
     {
         var spec = TrainingRuns.Spec(method, epochs: 3) with
         {
-            Quantization = TrainingRuns.Spec(method).Quantization with { Rounding = method == Methods.QuantizedDistillation ? "stochastic" : "deterministic" },
+            Quantization = TrainingRuns.Spec(method).Quantization with { Rounding = rounding },
             Qkd = new QkdSpec { SelfStudyingEpochs = 1, CoStudyingEpochs = 2, TutoringEpochs = 1 },
         };
         var straight = TrainingRuns.Run(spec, TrainingRuns.NewDirectory());

@@ -6,6 +6,7 @@ using QuantStudio.Torch;
 
 namespace QuantStudio.Tests.Training;
 
+[Collection(TrainingCollection.Name)]
 public sealed class TeacherLogitCacheTests
 {
     [Fact]

@@ -2,6 +2,7 @@ using QuantStudio.Cli.Commands;
 
 namespace QuantStudio.Tests.Training;
 
+[Collection(TrainingCollection.Name)]
 public sealed class TrainCommandTests
 {
     private static (int Code, string Out, string Err) Run(params string[] args)

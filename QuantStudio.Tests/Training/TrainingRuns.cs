@@ -41,3 +41,13 @@ internal static class TrainingRuns
         return list.Events;
     }
 }
+
+/// <summary>
+/// Training tests run alone: libtorch's random generator is process-wide, and a test elsewhere that
+/// reseeds it or draws from it mid-initialization would change a run that must be reproducible.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class TrainingCollection
+{
+    public const string Name = "Training";
+}

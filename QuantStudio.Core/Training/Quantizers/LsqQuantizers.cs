@@ -134,7 +134,7 @@ public sealed class LsqQuantizers : IDisposable
     {
         using var noGrad = torch.no_grad();
         foreach (var s in Steps)
-            s.clamp_(1e-8, double.MaxValue);
+            s.clamp_(1e-8, 1e30);
     }
 
     public StateDict State()

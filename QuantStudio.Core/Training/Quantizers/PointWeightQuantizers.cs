@@ -80,7 +80,8 @@ public sealed class PointWeightQuantizers : IDisposable
         if (!torch.is_grad_enabled())
             return channelsLast ? state.Dequantized.contiguous(MemoryFormat.ChannelsLast) : state.Dequantized.alias();
         // A fresh leaf per step: backward deposits ∂L/∂ŵ on it.
-        var leaf = state.Dequantized.detach().requires_grad_();
+        // Owned here until AfterBackward has read its gradient (the model's forward scope would free it first).
+        var leaf = state.Dequantized.detach().requires_grad_().DetachFromDisposeScope();
         pending.Add((index, state, leaf));
         return channelsLast ? leaf.contiguous(MemoryFormat.ChannelsLast) : leaf;
     }
@@ -91,6 +92,7 @@ public sealed class PointWeightQuantizers : IDisposable
         var grads = new double[weights.Count][];
         foreach (var (index, state, leaf) in pending)
         {
+            using var owned = leaf;
             using var g = leaf.grad;
             if (g is null)
                 continue;
