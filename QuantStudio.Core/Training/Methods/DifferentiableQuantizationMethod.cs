@@ -41,12 +41,21 @@ public sealed class DifferentiableQuantizationMethod : TrainingMethod
 
     public override IReadOnlyList<Trainee> Trainees(int phase) => phase == 0
         ? [StudentTrainee(student, spec.Optimizer)]
-        : [new Trainee("points", [new ParamGroupSpec(points.Points, weight_decay: 0)], spec.Optimizer)];
+        : [new Trainee("points", [new ParamGroupSpec(points.Points, weight_decay: 0)],
+            spec.Optimizer with { Name = "adam", WeightDecay = 0 }, PointsLrScale)];
+
+    /// <summary>
+    /// Points live in [0, 1] and each one's gradient sums over every weight mapped to it, so gradient
+    /// scales differ by orders of magnitude between tensors: they are trained with Adam, which
+    /// normalizes each point's step, at a fiftieth of the spec's learning rate (0.001 for lr 0.05).
+    /// </summary>
+    public const double PointsLrScale = 0.02;
 
     public override void BeginPhase(int phase, PhaseContext context, bool resumed)
     {
         if (phase != 1)
             return;
+        points.Freeze();
         if (!resumed)
             InitializePoints(context);
         StartLearningPoints();
@@ -64,6 +73,7 @@ public sealed class DifferentiableQuantizationMethod : TrainingMethod
 
     private void StartLearningPoints()
     {
+        points.Freeze();
         foreach (var p in student.parameters())
             p.requires_grad_(false);
         points.Install();

@@ -17,7 +17,7 @@ public sealed class PointWeightQuantizers : IDisposable
 {
     private readonly IReadOnlyList<QuantizableWeight> weights;
     private readonly int? bucketSize;
-    private readonly float[][] values;
+    private float[][] values;
     private readonly Tensor[] points;
     private readonly Cached?[] cache;
     private readonly List<(int Index, Cached State, Tensor Leaf)> pending = [];
@@ -29,12 +29,21 @@ public sealed class PointWeightQuantizers : IDisposable
     {
         this.weights = weights;
         this.bucketSize = bucketSize;
-        values = weights.Select(w => w.Weight.detach().cpu().contiguous().data<float>()).ToArray();
-        points = weights.Select(_ => Parameter(NonUniformQuantizer.UniformPoints(2))).ToArray();
         cache = new Cached?[weights.Count];
+        values = [];
+        Freeze();
+        points = weights.Select(_ => Parameter(NonUniformQuantizer.UniformPoints(2))).ToArray();
     }
 
     public IReadOnlyList<QuantizableWeight> Weights => weights;
+
+    /// <summary>Takes the weights' current values as the frozen ones the points quantize (call once training of the weights is over).</summary>
+    public void Freeze()
+    {
+        values = weights.Select(w => w.Weight.detach().cpu().contiguous().data<float>()).ToArray();
+        for (var i = 0; i < cache.Length; i++)
+            Invalidate(i);
+    }
 
     /// <summary>The learned points, one tensor per weight (optimizer parameters).</summary>
     public IReadOnlyList<Tensor> Points => points;
