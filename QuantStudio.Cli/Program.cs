@@ -1,7 +1,7 @@
 using QuantStudio.Cli.Commands;
 
 // `quantstudio` — headless runs. One class per command under Commands/.
-ICommand[] commands = [new InfoCommand(), new QuantizeCommand(), new UnpackCommand(), new EvalCommand(), new ExportCommand()];
+ICommand[] commands = [new InfoCommand(), new TrainCommand(), new QuantizeCommand(), new UnpackCommand(), new EvalCommand(), new ExportCommand()];
 
 if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
 {
@@ -11,6 +11,7 @@ if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
     foreach (var c in commands)
         Console.WriteLine($"  {c.Name,-10}  {c.Summary}");
     Console.WriteLine();
+    Console.WriteLine($"  {TrainCommand.Usage}");
     Console.WriteLine($"  {QuantizeCommand.Usage}");
     Console.WriteLine($"  {UnpackCommand.Usage}");
     Console.WriteLine($"  {EvalCommand.Usage}");

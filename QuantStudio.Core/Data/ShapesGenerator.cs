@@ -45,8 +45,8 @@ public static class ShapesGenerator
         PickContrastingColour(random, background, foreground);
 
         // Background: a linear gradient in a random direction.
-        var gx = (float)random.Uniform(-0.5, 0.5) / Size;
-        var gy = (float)random.Uniform(-0.5, 0.5) / Size;
+        var gx = (float)random.Uniform(-0.25, 0.25) / Size;
+        var gy = (float)random.Uniform(-0.25, 0.25) / Size;
         for (var y = 0; y < Size; y++)
             for (var x = 0; x < Size; x++)
             {
@@ -56,7 +56,7 @@ public static class ShapesGenerator
             }
 
         // Clutter: small shapes of any class and thin lines, drawn before the main shape.
-        var clutter = random.NextInt(0, 3);
+        var clutter = random.NextBool(0.3) ? 1 : 0;
         Span<float> colour = stackalloc float[3];
         for (var k = 0; k < clutter; k++)
         {
@@ -64,7 +64,7 @@ public static class ShapesGenerator
             if (random.NextBool(0.5))
             {
                 var shape = new Placement(random.NextInt(Classes), (float)random.Uniform(0, Size), (float)random.Uniform(0, Size),
-                    (float)random.Uniform(1.5, 3f), (float)random.Uniform(0, 2 * Math.PI), 1f, 1f);
+                    (float)random.Uniform(1.5, 2.5f), (float)random.Uniform(0, 2 * Math.PI), 1f, 1f);
                 Paint(canvas, shape, colour, 0.9f, stripes: null);
             }
             else
@@ -77,19 +77,19 @@ public static class ShapesGenerator
         }
 
         // The main shape.
-        var radius = (float)random.Uniform(8, 13);
-        var margin = radius * 0.75f;
+        var radius = (float)random.Uniform(11, 14);
+        var margin = radius * 0.9f;
         var main = new Placement(label,
             (float)random.Uniform(margin, Size - margin), (float)random.Uniform(margin, Size - margin),
             radius, (float)random.Uniform(0, 2 * Math.PI),
-            (float)random.Uniform(0.85, 1.15), (float)random.Uniform(0.85, 1.15));
-        Stripes? stripes = random.NextBool(0.3)
-            ? new Stripes((float)random.Uniform(2, 5), (float)random.Uniform(0, Math.PI), (float)random.Uniform(0.15, 0.35))
+            (float)random.Uniform(0.92, 1.08), (float)random.Uniform(0.92, 1.08));
+        Stripes? stripes = random.NextBool(0.1)
+            ? new Stripes((float)random.Uniform(2, 5), (float)random.Uniform(0, Math.PI), (float)random.Uniform(0.1, 0.25))
             : null;
         Paint(canvas, main, foreground, (float)random.Uniform(0.8, 1.0), stripes);
 
         // Sometimes an occluding bar across the shape, in a background-like colour.
-        if (random.NextBool(0.15))
+        if (random.NextBool(0.03))
         {
             for (var c = 0; c < 3; c++)
                 colour[c] = Math.Clamp(background[c] + (float)random.Uniform(-0.1, 0.1), 0f, 1f);
@@ -101,7 +101,7 @@ public static class ShapesGenerator
         // Pixel noise, stronger on some images than others.
         // Irwin–Hall: four 16-bit uniforms from one draw, summed, are close enough to Gaussian for noise
         // and several times cheaper than Box–Muller over 3,072 values per image.
-        var sigma = (float)random.Uniform(0.02, 0.08);
+        var sigma = (float)random.Uniform(0.01, 0.03);
         var scale = sigma * MathF.Sqrt(3f) / 65536f;
         for (var i = 0; i < canvas.Length; i++)
         {
@@ -225,7 +225,7 @@ public static class ShapesGenerator
     /// <summary>A foreground colour that differs from the background enough to be seen, but sometimes only just.</summary>
     private static void PickContrastingColour(DeterministicRandom random, ReadOnlySpan<float> background, Span<float> colour)
     {
-        var minDistance = (float)random.Uniform(0.35, 0.7);
+        var minDistance = (float)random.Uniform(0.6, 0.9);
         for (var attempt = 0; attempt < 20; attempt++)
         {
             RandomColour(random, colour);

@@ -115,52 +115,6 @@ public partial class MemoryTests
         Assert.Throws<ObjectDisposedException>(() => kept.sum());
     }
 
-    /// <summary>Minor page faults of this process so far (field 10 of /proc/self/stat).</summary>
-    private static long MinorFaults()
-    {
-        var stat = File.ReadAllText("/proc/self/stat");
-        // The command name (field 2) may hold spaces; the fields after its closing parenthesis do not.
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        return long.Parse(fields[10 - 3]);
-    }
-
-    [Fact]
-    public void Retaining_freed_memory_avoids_page_faults_when_a_step_reallocates_its_tensors()
-    {
-        // A stand-in for a training step's activations: 15 MB in four blocks, all freed at the end.
-        long[] sizes = [1 << 20, 2 << 20, 4 << 20, 8 << 20];
-        void Step()
-        {
-            using var scope = torch.NewDisposeScope();
-            foreach (var bytes in sizes)
-                torch.ones(bytes / sizeof(float));
-        }
-
-        long FaultsPerTenSteps(long mmapThreshold, long trimThreshold)
-        {
-            Assert.True(torch.retain_freed_memory(mmapThreshold, trimThreshold));
-            Step();
-            var before = MinorFaults();
-            for (var i = 0; i < 10; i++)
-                Step();
-            return MinorFaults() - before;
-        }
-
-        try
-        {
-            // glibc's static defaults: every block of 128 KiB or more is mapped and unmapped, so
-            // each step faults all of its 3,840 pages in again.
-            var returned = FaultsPerTenSteps(128 << 10, 128 << 10);
-            var retained = FaultsPerTenSteps(32 << 20, 1 << 30);
-            Assert.True(returned > 30_000, $"{returned} page faults with memory returned to the kernel");
-            Assert.True(retained < returned / 10, $"{retained} page faults with memory retained, {returned} without");
-        }
-        finally
-        {
-            torch.retain_freed_memory();
-        }
-    }
-
     [Fact]
     public void Retain_freed_memory_rejects_thresholds_out_of_range()
     {

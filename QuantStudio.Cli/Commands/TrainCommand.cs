@@ -1,0 +1,170 @@
+using QuantStudio.Cli.CommandLine;
+using QuantStudio.Core.Data;
+using QuantStudio.Core.Experiments;
+using QuantStudio.Core.Training;
+
+namespace QuantStudio.Cli.Commands;
+
+/// <summary>
+/// `quantstudio train --spec S.json --out DIR [--resume] [--data DIR]`: runs one experiment headless,
+/// with a progress line on stderr, and writes DIR/metrics.jsonl, DIR/summary.json, DIR/model.qsc and
+/// (when it trained one) DIR/teacher.safetensors. Ctrl+C stops after the current step; --resume
+/// continues from the last epoch's checkpoint.
+/// </summary>
+public sealed class TrainCommand : ICommand
+{
+    public const string Usage = "quantstudio train --spec S.json --out DIR [--resume] [--data DIR]";
+
+    public string Name => "train";
+    public string Summary => "run an experiment spec: train, quantize, write model.qsc and summary.json";
+
+    /// <summary>The compressed checkpoint writer (none until the checkpoint format is part of the build).</summary>
+    public ICompressedModelWriter? Writer { get; init; } = new QscModelWriter();
+
+    public int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr) =>
+        CommandRunner.Guard(Name, stderr, () => Execute(args, stdout, stderr));
+
+    private int Execute(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
+    {
+        var a = CommandArguments.Parse(args, ["--spec", "--out", "--data"], ["--resume"]);
+        if (a.Positionals.Count != 0)
+            throw new UsageException($"unexpected argument '{a.Positionals[0]}'; usage: {Usage}");
+        var specPath = a.Required("--spec");
+        var outDir = a.Required("--out");
+        var resume = a.Has("--resume");
+        if (!File.Exists(specPath))
+            throw new InputException($"no such spec file '{specPath}'");
+
+        ExperimentSpec spec;
+        try
+        {
+            spec = SpecJson.Parse(File.ReadAllText(specPath));
+        }
+        catch (SpecValidationException e)
+        {
+            stderr.WriteLine($"quantstudio train: '{specPath}' is not a valid experiment spec:");
+            foreach (var error in e.Errors)
+                stderr.WriteLine($"  {error}");
+            return CommandRunner.ExitInputError;
+        }
+
+        Directory.CreateDirectory(outDir);
+        var metrics = Path.Combine(outDir, ExperimentRunner.MetricsFileName);
+        if (resume && !File.Exists(Path.Combine(outDir, TrainingCheckpoint.FileName)))
+            stderr.WriteLine($"quantstudio train: no checkpoint in '{outDir}' yet: starting from the beginning");
+        var progress = new ProgressLine(stderr);
+        var events = new RunEventStream([progress], lastSeq: resume ? JsonlEventSink.LastSeq(metrics) : 0);
+        var runner = new ExperimentRunner(Writer);
+        var dataDir = a.Optional("--data") ?? "data";
+
+        using var cancel = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            e.Cancel = true;
+            cancel.Cancel();
+        };
+        Console.CancelKeyPress += onCancel;
+        try
+        {
+            runner.Run(new RunContext(spec, outDir, events, resume, dataDir), cancel.Token);
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            progress.Finish();
+            stderr.WriteLine($"quantstudio train: cancelled; continue with --resume --out {outDir}");
+            return 130;
+        }
+        catch (DatasetFileException e)
+        {
+            progress.Finish();
+            stderr.WriteLine($"quantstudio train: {e.Message.ReplaceLineEndings(" ")}");
+            return CommandRunner.ExitInputError;
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
+        progress.Finish();
+        stdout.WriteLine(File.ReadAllText(Path.Combine(outDir, ExperimentRunner.SummaryFileName)));
+        return 0;
+    }
+}
+
+/// <summary>
+/// One status line on stderr, redrawn from the event stream: phase, epoch, step of the epoch, loss,
+/// last validation accuracy (or perplexity) and samples per second. Epoch results get a line of their own.
+/// </summary>
+public sealed class ProgressLine(TextWriter stderr) : IRunEventSink
+{
+    private const int BarWidth = 24;
+    private readonly Dictionary<string, int> phaseEpochs = [];
+    private string phase = "";
+    private string lastMetric = "";
+    private long epochFirstStep = -1;
+    private long lastInEpoch;
+    private int lastEpoch = -1;
+    private bool lineOpen;
+
+    /// <summary>Steps per epoch, learned from the first epoch (the bar is a count until then).</summary>
+    private long stepsPerEpoch;
+
+    public void Emit(RunEvent e)
+    {
+        switch (e)
+        {
+            case RunStarted s:
+                WriteLine($"{s.Method}: {s.Student}{(s.Teacher.Length > 0 ? $" from {s.Teacher}" : "")} on {s.Dataset}, {s.Precision}, {s.Threads} threads");
+                break;
+            case PhaseStarted p:
+                phase = p.Name;
+                phaseEpochs[p.Name] = p.Epochs;
+                WriteLine($"phase {p.Index + 1}: {p.Name} ({p.Epochs} epochs)");
+                break;
+            case StepMetrics m:
+                if (m.Epoch != lastEpoch)
+                {
+                    lastEpoch = m.Epoch;
+                    epochFirstStep = m.Step - 1;
+                }
+                var inEpoch = m.Step - epochFirstStep;
+                lastInEpoch = inEpoch;
+                var bar = stepsPerEpoch > 0
+                    ? new string('#', (int)(BarWidth * Math.Min(1, (double)inEpoch / stepsPerEpoch))).PadRight(BarWidth, '.')
+                    : "";
+                Redraw($"{phase} epoch {m.Epoch} [{bar}] {inEpoch}{(stepsPerEpoch > 0 ? $"/{stepsPerEpoch}" : "")} loss {m.Loss:F4}{lastMetric} {m.SamplesPerSecond:F0} samples/s");
+                break;
+            case EpochMetrics m:
+                // The last step metrics of an epoch come at its last step: that is the epoch's length.
+                stepsPerEpoch = lastInEpoch;
+                lastMetric = m.ValAccuracy is { } acc ? $" acc {acc:P1}" : m.ValPerplexity is { } ppl ? $" ppl {ppl:F2}" : "";
+                WriteLine($"{m.Phase} epoch {m.Epoch}: train loss {m.TrainLoss:F4}, val loss {m.ValLoss:F4}{lastMetric} ({m.EpochSeconds:F1} s)");
+                break;
+            case LogMessage l:
+                WriteLine($"{l.Level}: {l.Message}");
+                break;
+            case RunFailed f:
+                WriteLine($"failed: {f.Error}");
+                break;
+        }
+    }
+
+    /// <summary>Ends the status line, so what follows starts on a line of its own.</summary>
+    public void Finish()
+    {
+        if (lineOpen)
+            stderr.WriteLine();
+        lineOpen = false;
+    }
+
+    private void Redraw(string text)
+    {
+        stderr.Write("\r" + text.PadRight(100));
+        lineOpen = true;
+    }
+
+    private void WriteLine(string text)
+    {
+        Finish();
+        stderr.WriteLine(text);
+    }
+}

@@ -1,0 +1,305 @@
+using System.Diagnostics;
+using QuantStudio.Core.Checkpoints;
+using QuantStudio.Core.Data;
+using QuantStudio.Core.Experiments;
+using QuantStudio.Core.Models;
+using QuantStudio.Torch;
+using QuantStudio.Torch.Modules;
+using QuantStudio.Torch.Serialization;
+
+namespace QuantStudio.Core.Training;
+
+/// <summary>
+/// A whole run from a spec: load the data, load or train the teacher, build the student, run the
+/// method on the shared trainer, then measure and write the results (model.qsc, summary.json,
+/// teacher.safetensors when a teacher was trained; every event also goes to metrics.jsonl).
+/// Runs on its own thread: libtorch's grad mode, autocast and dispose scopes are per thread.
+/// </summary>
+public sealed class ExperimentRunner(ICompressedModelWriter? writer) : IExperimentRunner
+{
+    /// <summary>A runner that writes model.qsc in the product's compressed checkpoint format.</summary>
+    public ExperimentRunner() : this(new QscModelWriter())
+    {
+    }
+
+    public const string TeacherFileName = "teacher.safetensors";
+    public const string ModelFileName = "model.qsc";
+    public const string SummaryFileName = "summary.json";
+    public const string MetricsFileName = "metrics.jsonl";
+
+    /// <summary>Emit step metrics this often (null: about 25 per epoch). Tests set 1 to stop at an exact step.</summary>
+    public int? StepMetricsEvery { get; init; }
+
+    /// <summary>Dataset loading settings besides the spec (generated set sizes, text sequence length); the folder comes from the context.</summary>
+    public DatasetLoadOptions? DataOptions { get; init; }
+
+    public Task RunAsync(RunContext context, CancellationToken cancellationToken) =>
+        // Not passing the token here: a run cancelled before it starts must still report RunCancelled.
+        Task.Factory.StartNew(() => Run(context, cancellationToken), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    public void Run(RunContext context, CancellationToken ct)
+    {
+        var dir = context.OutputDirectory;
+        Directory.CreateDirectory(dir);
+        var metricsPath = Path.Combine(dir, MetricsFileName);
+        if (!context.Resume)
+            StartOver(dir);
+        var jsonl = new JsonlEventSink(metricsPath);
+        void Emit(RunEvent e) => jsonl.Emit(context.Events.Emit(e));
+
+        var disposables = new Stack<IDisposable>();
+        try
+        {
+            var wall = Stopwatch.StartNew();
+            torch.set_num_threads(Environment.ProcessorCount);
+            var spec = context.Spec;
+            ct.ThrowIfCancellationRequested();
+            var data = LoadData(context, Emit, ct);
+            var shape = data.Info.Kind == DatasetKind.CharText
+                ? InputShape.Text(data.Info.VocabSize)
+                : InputShape.Image(data.Info.Channels, data.Info.Height, data.Info.Width, data.Info.NumClasses);
+            var bf16 = TrainingPrecision.UsesBf16(spec.Precision);
+            var channelsLast = spec.ChannelsLast && !shape.IsText;
+            Tensor Prepare(Tensor x) => Trainer.PrepareInput(x, channelsLast);
+
+            var teacherSpec = Methods.UsesTeacher(spec.Method) ? spec.Teacher : null;
+            var teacher = teacherSpec is null ? null : Push(disposables, Build(teacherSpec.Arch, shape, teacherSpec.Width, 1, RunSeeds.ForModel(spec.Seed, "teacher"), channelsLast));
+            var student = Push(disposables, Build(spec.Student.Arch, shape, spec.Student.Width, spec.Student.Depth, RunSeeds.ForModel(spec.Seed, "student"), channelsLast));
+            var teacherStats = teacher is null ? null : ModelStats.Measure(teacher, shape);
+            var studentStats = ModelStats.Measure(student, shape);
+            Emit(new RunStarted(spec.Method, spec.Dataset.Name, teacherSpec?.Arch ?? "", spec.Student.Arch,
+                Methods.Quantizes(spec.Method) ? spec.Quantization.Bits : null, teacherStats?.Parameters ?? 0, studentStats.Parameters,
+                TrainingPrecision.Describe(spec.Precision), torch.get_num_threads(), SpecJson.Write(spec)));
+            if (data.Note is { } note)
+                Emit(new LogMessage("info", $"dataset {spec.Dataset.Name}: {note}"));
+
+            var checkpointPath = Path.Combine(dir, TrainingCheckpoint.FileName);
+            TrainerOptions Options(string stage) => new()
+            {
+                Stage = stage, Seed = spec.Seed, BatchSize = spec.Optimizer.BatchSize, Bf16 = bf16, ChannelsLast = channelsLast,
+                CheckpointPath = checkpointPath, Resume = context.Resume, StepMetricsEvery = StepMetricsEvery, CancellationToken = ct,
+            };
+
+            EvalResult? teacherEval = null;
+            if (teacher is not null)
+            {
+                PrepareTeacher(teacher, teacherSpec!, spec, data, dir, Options("teacher"), context.Resume, Emit);
+                teacherEval = Evaluator.Evaluate(teacher, data, data.Test, spec.Optimizer.BatchSize, Prepare, ct);
+            }
+
+            var teacherLogits = teacher is null ? null : Push(disposables, new TeacherLogits(teacher, data, spec.Optimizer.BatchSize, bf16, Prepare));
+            var method = Push(disposables, MethodFactory.Create(spec, student, teacherLogits));
+            var result = new Trainer(data, Options("student"), Emit).Run(method);
+
+            var encodings = method.Finish();
+            var studentEval = Evaluator.Evaluate(method.Student, data, data.Test, spec.Optimizer.BatchSize, Prepare, ct);
+            var views = method.QuantizedWeights();
+            foreach (var v in views)
+                Emit(SnapshotReports.Snapshot("final", method.Phases.Sum(p => p.Epochs), v));
+            var compression = Emit2(SnapshotReports.Compression(method.Student, views));
+
+            // The student as the compressed checkpoint rebuilds it: a plain network holding the dequantized weights.
+            using var stored = Build(spec.Student.Arch, shape, spec.Student.Width, spec.Student.Depth, 0, channelsLast);
+            LoadStoredWeights(stored, method);
+            var storedEval = Evaluator.Evaluate(stored, data, data.Test, spec.Optimizer.BatchSize, Prepare, ct);
+
+            long? qscBytes = null;
+            if (writer is not null)
+            {
+                var description = new CompressedModelDescription(spec.Student.Arch, spec.Student.Width, spec.Student.Depth, shape,
+                    spec.Dataset.Name, data.Info.Normalization, spec.Quantization, spec.Method)
+                {
+                    Seed = spec.Seed,
+                    ValidationSplit = spec.Dataset.ValidationSplit,
+                    Vocabulary = data.Info.Vocabulary,
+                };
+                var file = writer.Write(Path.Combine(dir, ModelFileName), method.Student, description, encodings);
+                qscBytes = file.FileBytes;
+                Emit(new CheckpointSaved("model", file.Path, result.Epochs, file.FileBytes));
+            }
+            else
+            {
+                Emit(new LogMessage("warning", $"{ModelFileName} was not written: this build has no compressed checkpoint writer"));
+            }
+
+            var summary = new RunSummary
+            {
+                Method = spec.Method,
+                Dataset = spec.Dataset.Name,
+                Bits = Methods.Quantizes(spec.Method) ? spec.Quantization.Bits : null,
+                BucketSize = Methods.Quantizes(spec.Method) ? spec.Quantization.BucketSize : null,
+                TeacherAccuracy = teacherEval?.Accuracy,
+                TeacherPerplexity = teacherEval?.Perplexity,
+                StudentAccuracy = studentEval.Accuracy,
+                StudentPerplexity = studentEval.Perplexity,
+                StudentCheckpointAccuracy = storedEval.Accuracy,
+                StudentCheckpointPerplexity = storedEval.Perplexity,
+                Fp32Bytes = compression.Fp32Bytes,
+                PackedBytes = compression.PackedBytes,
+                HuffmanBytes = compression.HuffmanBytes,
+                CompressionRatio = compression.CompressionRatio,
+                QscBytes = qscBytes,
+                StudentParams = studentStats.Parameters,
+                TeacherParams = teacherStats?.Parameters ?? 0,
+                StudentFlops = studentStats.Flops,
+                TeacherFlops = teacherStats?.Flops ?? 0,
+                Epochs = method.Phases.Sum(p => p.Epochs),
+                WallSeconds = wall.Elapsed.TotalSeconds,
+                TrainSamplesPerS = result.TrainSeconds > 0 ? result.TrainSamples / result.TrainSeconds : 0,
+                Precision = TrainingPrecision.Describe(spec.Precision),
+                TeacherLogitCache = teacherLogits?.UsesCache ?? false,
+                TeacherLatencyMs = teacher is null ? null : LatencyMeter.Measure(teacher, shape, channelsLast),
+                StudentLatencyMs = LatencyMeter.Measure(stored, shape, channelsLast),
+            };
+            var summaryPath = Path.Combine(dir, SummaryFileName);
+            File.WriteAllText(summaryPath + ".tmp", summary.ToJson());
+            File.Move(summaryPath + ".tmp", summaryPath, overwrite: true);
+            Emit(new RunFinished(summary.Numbers()));
+
+            CompressionReport Emit2(CompressionReport r)
+            {
+                Emit(r);
+                return r;
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            Emit(new RunCancelled("cancelled; resume with --resume to continue from the last checkpoint"));
+            throw;
+        }
+        catch (Exception ex)
+        {
+            Emit(new RunFailed(ex.Message));
+            throw;
+        }
+        finally
+        {
+            while (disposables.Count > 0)
+                disposables.Pop().Dispose();
+        }
+    }
+
+    private static T Push<T>(Stack<IDisposable> stack, T item) where T : IDisposable
+    {
+        stack.Push(item);
+        return item;
+    }
+
+    /// <summary>A fresh run in a used folder must not resume by accident or append to old metrics.</summary>
+    private static void StartOver(string dir)
+    {
+        foreach (var name in new[] { MetricsFileName, TrainingCheckpoint.FileName, SummaryFileName })
+        {
+            var path = Path.Combine(dir, name);
+            if (File.Exists(path))
+                File.Delete(path);
+        }
+    }
+
+    private LoadedDataset LoadData(RunContext context, Action<RunEvent> emit, CancellationToken ct)
+    {
+        var lastReported = new Dictionary<string, int>();
+        var progress = new SynchronousProgress<DownloadProgress>(p =>
+        {
+            // One log line per tenth of a file.
+            var tenth = p.Completed ? 10 : p.TotalBytes is > 0 ? (int)(10 * p.BytesReceived / p.TotalBytes.Value) : 0;
+            if (lastReported.TryGetValue(p.FileName, out var last) && last >= tenth)
+                return;
+            lastReported[p.FileName] = tenth;
+            emit(new LogMessage("info", p.Completed
+                ? $"downloaded {p.FileName} ({p.BytesReceived:N0} bytes)"
+                : $"downloading {p.FileName}: {p.BytesReceived:N0}{(p.TotalBytes is { } t ? $" of {t:N0}" : "")} bytes"));
+        });
+        var options = (DataOptions ?? new DatasetLoadOptions()) with
+        {
+            DatasetsDirectory = Path.Combine(context.DataDirectory, "datasets"),
+            DownloadProgress = progress,
+        };
+        return DatasetRegistry.Load(context.Spec.Dataset, context.Spec.Seed, options, ct);
+    }
+
+    // libtorch's generator is process-wide: runs started side by side must not interleave their initializations.
+    private static readonly Lock InitLock = new();
+
+    private static Module<Tensor, Tensor> Build(string arch, InputShape shape, double width, double depth, long seed, bool channelsLast)
+    {
+        Module<Tensor, Tensor> model;
+        lock (InitLock)
+        {
+            torch.manual_seed(seed);
+            model = ModelZoo.Create(arch, shape, width, depth);
+        }
+        return channelsLast ? model.to(MemoryFormat.ChannelsLast) : model;
+    }
+
+    /// <summary>Loads the teacher's checkpoint, or the one this run trained before, or trains it now and saves it.</summary>
+    private static void PrepareTeacher(Module<Tensor, Tensor> teacher, TeacherSpec teacherSpec, ExperimentSpec spec, LoadedDataset data,
+        string dir, TrainerOptions options, bool resume, Action<RunEvent> emit)
+    {
+        if (teacherSpec.Checkpoint is { } given)
+        {
+            if (!File.Exists(given))
+                throw new FileNotFoundException($"teacher.checkpoint: no such file '{given}'", given);
+            LoadWeights(teacher, given, "teacher.checkpoint");
+            emit(new LogMessage("info", $"teacher loaded from {given}"));
+            return;
+        }
+        var saved = Path.Combine(dir, TeacherFileName);
+        if (resume && File.Exists(saved) && !CheckpointIsOf(options.CheckpointPath!, "teacher"))
+        {
+            LoadWeights(teacher, saved, TeacherFileName);
+            emit(new LogMessage("info", $"teacher loaded from {saved} (trained earlier in this run)"));
+            return;
+        }
+        using (var method = new FullPrecisionMethod(teacher, teacherSpec.Train ?? spec.Optimizer, "teacher"))
+            new Trainer(data, options, emit).Run(method);
+        using (var state = teacher.state_dict())
+            Safetensors.Save(saved, state, new Dictionary<string, string> { ["arch"] = teacherSpec.Arch, ["width"] = teacherSpec.Width.ToString("R", System.Globalization.CultureInfo.InvariantCulture) });
+        emit(new CheckpointSaved("teacher", saved, (teacherSpec.Train ?? spec.Optimizer).Epochs, new FileInfo(saved).Length));
+    }
+
+    private static bool CheckpointIsOf(string path, string stage)
+    {
+        if (!File.Exists(path))
+            return false;
+        var (progress, content) = TrainingCheckpoint.Read(path);
+        content.Dispose();
+        return progress.Stage == stage;
+    }
+
+    private static void LoadWeights(Module model, string path, string what)
+    {
+        using var content = Safetensors.Read(path);
+        try
+        {
+            model.load_state_dict(content.Tensors);
+        }
+        catch (StateDictMismatchException e)
+        {
+            throw new ArgumentException($"{what}: '{path}' does not fit the model: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Copies the student's state with every quantized weight replaced by its dequantized value.</summary>
+    private static void LoadStoredWeights(Module target, TrainingMethod method)
+    {
+        using var state = method.Student.state_dict();
+        var dequantized = method.DequantizedWeights();
+        try
+        {
+            var merged = state.ToDictionary(kv => kv.Key, kv => dequantized.TryGetValue(kv.Key, out var d) ? d : kv.Value);
+            target.load_state_dict(merged);
+        }
+        finally
+        {
+            foreach (var d in dequantized.Values)
+                d.Dispose();
+        }
+    }
+
+    /// <summary>Reports on the calling thread (Progress&lt;T&gt; would post to the thread pool, out of order).</summary>
+    private sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
+    }
+}

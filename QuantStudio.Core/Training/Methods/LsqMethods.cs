@@ -1,0 +1,157 @@
+using QuantStudio.Core.Checkpoints;
+using QuantStudio.Core.Data;
+using QuantStudio.Core.Experiments;
+using QuantStudio.Core.Training.Quantizers;
+using QuantStudio.Torch;
+using QuantStudio.Torch.Modules;
+
+namespace QuantStudio.Core.Training;
+
+/// <summary>What QKD and its distillation-free baseline share: LSQ quantizers on the student, set up once from a calibration batch.</summary>
+public abstract class LsqMethod : TrainingMethod
+{
+    protected LsqMethod(Module<Tensor, Tensor> student, ExperimentSpec spec)
+    {
+        StudentModel = student;
+        Spec = spec;
+        Quantizers = new LsqQuantizers(student, spec.Quantization);
+        Quantizers.Install();
+    }
+
+    protected Module<Tensor, Tensor> StudentModel { get; }
+    protected ExperimentSpec Spec { get; }
+    protected LsqQuantizers Quantizers { get; }
+    /// <summary>True once the steps have their LSQ initial values (restored from a checkpoint, or calibrated).</summary>
+    protected bool Calibrated { get; private set; }
+
+    public override Module<Tensor, Tensor> Student => StudentModel;
+
+    public override void BeginPhase(int phase, PhaseContext context, bool resumed)
+    {
+        if (Calibrated)
+            return;
+        foreach (var batch in context.FirstTrainBatches(1))
+        {
+            using (batch)
+            using (torch.NewDisposeScope())
+                Quantizers.Calibrate(StudentModel, context.PrepareInput(batch.Input));
+        }
+        Calibrated = true;
+    }
+
+    protected Trainee QuantizedStudent() => StudentTrainee(StudentModel, Spec.Optimizer, Quantizers.Steps);
+
+    public override void AfterStep(int phase) => Quantizers.AfterStep();
+
+    public override StateDict State()
+    {
+        var s = Quantizers.State();
+        s.Add("calibrated", torch.full([], Calibrated ? 1 : 0, ScalarType.Int64));
+        return s;
+    }
+
+    public override void LoadState(IReadOnlyDictionary<string, Tensor> state)
+    {
+        Quantizers.LoadState(state);
+        Calibrated = state.TryGetValue("calibrated", out var c) && c.item<long>() != 0;
+    }
+
+    public override IReadOnlyList<QuantizedWeightView> QuantizedWeights() => Quantizers.Views();
+
+    public override IReadOnlyDictionary<string, TensorEncoding> Finish() => Quantizers.Encodings();
+
+    public override Dictionary<string, Tensor> DequantizedWeights() => Quantizers.Dequantized();
+
+    public override void Dispose()
+    {
+        Quantizers.Dispose();
+        base.Dispose();
+    }
+}
+
+/// <summary>Quantization-aware training with the LSQ quantizers and cross-entropy alone: the baseline that shows what distillation adds.</summary>
+public sealed class QatMethod(Module<Tensor, Tensor> student, ExperimentSpec spec) : LsqMethod(student, spec)
+{
+    public override string Name => Methods.Qat;
+    public override IReadOnlyList<TrainingPhase> Phases => [new("qat", Spec.Optimizer.Epochs)];
+    public override IReadOnlyList<Trainee> Trainees(int phase) => [QuantizedStudent()];
+    public override StepLoss Loss(int phase, Batch batch, Tensor input) => FullPrecisionMethod.TaskLoss(StudentModel, batch, input);
+}
+
+/// <summary>
+/// QKD (Kim et al. 2019) with LSQ quantizers on weights and activations, in three phases:
+/// self-studying (the quantized student learns the task alone), co-studying (teacher and student
+/// train together, each on cross-entropy plus KL toward the other, which makes the teacher
+/// quantization-friendly), and tutoring (the teacher is frozen and the student is distilled).
+/// </summary>
+public sealed class QkdMethod : LsqMethod
+{
+    private const int SelfStudying = 0, CoStudying = 1, Tutoring = 2;
+
+    /// <summary>The teacher is already trained: in co-studying it is fine-tuned at a tenth of the student's learning rate.</summary>
+    public const double TeacherLrScale = 0.1;
+
+    private readonly Module<Tensor, Tensor> teacher;
+    private readonly TeacherLogits teacherLogits;
+
+    public QkdMethod(Module<Tensor, Tensor> student, Module<Tensor, Tensor> teacher, TeacherLogits teacherLogits, ExperimentSpec spec) : base(student, spec)
+    {
+        this.teacher = teacher;
+        this.teacherLogits = teacherLogits;
+        Phases =
+        [
+            new("self_studying", spec.Qkd.SelfStudyingEpochs),
+            new("co_studying", spec.Qkd.CoStudyingEpochs),
+            new("tutoring", spec.Qkd.TutoringEpochs),
+        ];
+    }
+
+    public override string Name => Methods.Qkd;
+    public override IReadOnlyList<TrainingPhase> Phases { get; }
+    public override IReadOnlyList<(string Name, Module Model)> Models => [("student", StudentModel), ("teacher", teacher)];
+
+    public override void BeginPhase(int phase, PhaseContext context, bool resumed)
+    {
+        base.BeginPhase(phase, context, resumed);
+        // Co-studying changes the teacher: its logits must be recomputed for tutoring.
+        if (phase == Tutoring)
+            teacherLogits.Invalidate();
+    }
+
+    public override IReadOnlyList<Trainee> Trainees(int phase) => phase == CoStudying
+        ? [QuantizedStudent(), new Trainee("teacher", [new(teacher.parameters())], Spec.Teacher?.Train ?? Spec.Optimizer, TeacherLrScale)]
+        : [QuantizedStudent()];
+
+    public override void SetTrainingMode(int phase)
+    {
+        StudentModel.train();
+        teacher.train(phase == CoStudying);
+    }
+
+    public override StepLoss Loss(int phase, Batch batch, Tensor input)
+    {
+        switch (phase)
+        {
+            case SelfStudying:
+                return FullPrecisionMethod.TaskLoss(StudentModel, batch, input);
+            case CoStudying:
+            {
+                var t = Spec.Distillation.Temperature;
+                var s = StudentModel.call(input);
+                var tl = teacher.call(input);
+                var studentCe = Losses.CrossEntropy(s, batch.Target);
+                var studentKd = Losses.SoftTargetKl(s, tl.detach(), t);
+                var teacherCe = Losses.CrossEntropy(tl, batch.Target);
+                var teacherKd = Losses.SoftTargetKl(tl, s.detach(), t);
+                // The two networks share no parameters, so one backward of the sum gives each its own loss's gradient.
+                var total = studentCe.add(studentKd).add(teacherCe).add(teacherKd);
+                return new StepLoss(total, new Dictionary<string, Tensor>
+                {
+                    ["ce"] = studentCe, ["kd"] = studentKd, ["teacher_ce"] = teacherCe, ["teacher_kd"] = teacherKd,
+                }, s);
+            }
+            default:
+                return DistillationMethod.DistillationLoss(StudentModel, teacherLogits, Spec.Distillation, batch, input);
+        }
+    }
+}
