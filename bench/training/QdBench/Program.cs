@@ -18,7 +18,7 @@
 using System.Globalization;
 using System.Text.Json;
 using QuantStudio.Core.Experiments;
-using QuantStudio.Bench.Training;
+using QuantStudio.Core.Training;
 using QuantStudio.Torch;
 
 var inv = CultureInfo.InvariantCulture;
@@ -87,7 +87,8 @@ var stream = new RunEventStream([events, new ConsoleEpochSink(trainCount)]);
 string? logitCache = null;
 try
 {
-    var runner = RunnerFactory.Create();
+    // As `quantstudio train` builds it: model.qsc is written too (after the timed epochs).
+    var runner = new ExperimentRunner();
     await runner.RunAsync(new RunContext(spec, output, stream, Resume: false, DataDirectory: output), CancellationToken.None);
     var summaryPath = Path.Combine(output, "summary.json");
     if (File.Exists(summaryPath))
