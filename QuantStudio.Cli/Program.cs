@@ -1,7 +1,7 @@
 using QuantStudio.Cli.Commands;
 
 // `quantstudio` — headless runs. One class per command under Commands/.
-ICommand[] commands = [new InfoCommand(), new TrainCommand(), new QuantizeCommand(), new UnpackCommand()];
+ICommand[] commands = [new InfoCommand(), new TrainCommand(), new QuantizeCommand(), new UnpackCommand(), new EvalCommand(), new ExportCommand()];
 
 if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
 {
@@ -14,6 +14,8 @@ if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
     Console.WriteLine($"  {TrainCommand.Usage}");
     Console.WriteLine($"  {QuantizeCommand.Usage}");
     Console.WriteLine($"  {UnpackCommand.Usage}");
+    Console.WriteLine($"  {EvalCommand.Usage}");
+    Console.WriteLine($"  {ExportCommand.Usage}");
     return 0;
 }
 

@@ -157,6 +157,26 @@ public static unsafe partial class torch
         return n;
     }
 
+    /// <summary>
+    /// Keeps freed CPU tensor memory in the process for reuse instead of returning it to the
+    /// kernel (glibc's <c>M_MMAP_THRESHOLD</c> / <c>M_TRIM_THRESHOLD</c>, process-wide). With the
+    /// defaults a training step page-faults its activations in afresh each time; call this once
+    /// before training. Blocks above <paramref name="mmap_threshold"/> are still mapped per
+    /// allocation, and a thread other than the main one allocates from arenas of at most 64 MiB,
+    /// whose extra heaps glibc still unmaps when they empty. Returns false where the C library
+    /// offers no such setting.
+    /// </summary>
+    public static bool retain_freed_memory(long mmap_threshold = 32L << 20, long trim_threshold = 1L << 30)
+    {
+        var r = LibTorch.THSTorch_retain_freed_memory(mmap_threshold, trim_threshold);
+        if (r < 0)
+        {
+            NativeError.Check();
+            throw new TorchException("retain_freed_memory failed without a message");
+        }
+        return r == 1;
+    }
+
     /// <summary>Number of live native tensor handles in the process (for leak tests).</summary>
     public static long live_tensor_count() => LibTorch.THSTensor_live_count();
 

@@ -59,7 +59,7 @@ public static class QuantStudioWebSetup
         services.AddSingleton<RunQueue>();
         services.AddHostedService(sp => sp.GetRequiredService<RunQueue>());
         services.AddSingleton<RunService>();
-        services.AddSingleton<IModelParameterCounts, PlaceholderParameterCounts>();
+        services.AddSingleton<IModelParameterCounts, ModelZooParameterCounts>();
         services.AddQuantStudioRunner(options.SimulatedRunner);
         return builder;
     }

@@ -44,7 +44,8 @@ public abstract class QswBlock
         WriteBody(w);
     }
 
-    internal static QswBlock Read(ByteReader r, int index)
+    /// <summary>The block header every kind shares: kind, name, shape and the element count.</summary>
+    internal static (byte Kind, string Name, long[] Shape, long Count) ReadHeader(ByteReader r, int index)
     {
         var kind = r.U8($"tensor #{index}: kind");
         var name = r.Utf8(r.U16($"tensor #{index}: name length"), $"tensor #{index}: name");
@@ -58,6 +59,12 @@ public abstract class QswBlock
                 throw new QswFormatException($"tensor '{name}': shape has a negative dimension {shape[d]}");
             count = shape[d] == 0 || count <= long.MaxValue / shape[d] ? count * shape[d] : throw new QswFormatException($"tensor '{name}': shape is too large");
         }
+        return (kind, name, shape, count);
+    }
+
+    internal static QswBlock Read(ByteReader r, int index)
+    {
+        var (kind, name, shape, count) = ReadHeader(r, index);
         return kind switch
         {
             KindQuantized => QuantizedBlock.ReadBody(r, name, shape, count),
@@ -108,7 +115,7 @@ public sealed class QuantizedBlock : QswBlock
     // bits, scheme, encoding, reserved; bucket size; bucket count; scales; payload.
     protected override long BodySize =>
         4 + 8 + 8 + (long)Alpha.Length * 4 * Settings.ScalesPerBucket
-        + (Encoding == CodeEncoding.Packed ? 8 + encoded!.PackedCodeBytes : encoded!.HuffmanTableBytes + 8 + encoded.HuffmanStream.LongLength);
+        + CodePayload.Size(encoded!, Encoding);
 
     protected override void WriteBody(BinaryWriter w)
     {
@@ -125,17 +132,7 @@ public sealed class QuantizedBlock : QswBlock
             foreach (var b in Beta)
                 w.Write(b);
         }
-        if (Encoding == CodeEncoding.Packed)
-        {
-            w.Write((ulong)encoded!.Packed.LongLength);
-            w.Write(encoded.Packed);
-        }
-        else
-        {
-            w.Write(encoded!.Huffman.Lengths);
-            w.Write((ulong)encoded.HuffmanBits);
-            w.Write(encoded.HuffmanStream);
-        }
+        CodePayload.Write(w, encoded!, Encoding);
     }
 
     internal static QuantizedBlock ReadBody(ByteReader r, string name, long[] shape, long count)
@@ -147,9 +144,7 @@ public sealed class QuantizedBlock : QswBlock
         var scheme = r.U8(F("scheme"));
         if (scheme > 1)
             throw new QswFormatException(F($"scheme is {scheme}; allowed 0 (uniform), 1 (absmax)"));
-        var encodingByte = r.U8(F("encoding"));
-        if (encodingByte > 1)
-            throw new QswFormatException(F($"encoding is {encodingByte}; allowed 0 (packed), 1 (huffman)"));
+        var encodingByte = (byte)CodePayload.ReadEncoding(r, F);
         r.U8(F("reserved"));
         var bucket = r.U64(F("bucket size"));
         if (bucket > int.MaxValue)
@@ -170,38 +165,7 @@ public sealed class QuantizedBlock : QswBlock
         var alpha = r.F32Array(layout.BucketCount, F("alpha"));
         var beta = settings.Scheme == QuantizationScheme.Uniform ? r.F32Array(layout.BucketCount, F("beta")) : new float[alpha.Length];
 
-        byte[] codes;
-        if ((CodeEncoding)encodingByte == CodeEncoding.Packed)
-        {
-            var length = r.Length(F("packed length"));
-            if (length != BitPacker.PackedLength(count, bits))
-                throw new QswFormatException(F($"packed length is {length} bytes but {count} codes of {bits} bits need {BitPacker.PackedLength(count, bits)}"));
-            codes = BitPacker.Unpack(r.Take(length, F("packed codes")), bits, count);
-        }
-        else
-        {
-            HuffmanCode code;
-            try
-            {
-                code = HuffmanCode.FromLengths(r.Take(1 << bits, F("huffman code lengths")));
-            }
-            catch (ArgumentException e)
-            {
-                throw new QswFormatException(F(e.Message));
-            }
-            var bitCount = r.U64(F("huffman bit length"));
-            if (bitCount > (ulong)r.Remaining * 8)
-                throw new QswFormatException(F($"huffman bit length {bitCount} exceeds the {r.Remaining} bytes left in the file (truncated file?)"));
-            var stream = r.Take(((long)bitCount + 7) / 8, F("huffman stream"));
-            try
-            {
-                codes = code.Decode(stream, (long)bitCount, count);
-            }
-            catch (FormatException e)
-            {
-                throw new QswFormatException(F(e.Message));
-            }
-        }
+        var codes = CodePayload.Read(r, (CodeEncoding)encodingByte, bits, count, F);
         // Packed codes fit by construction; a Huffman table may name symbols beyond 2^bits only if
         // its alphabet were larger, which FromLengths(2^bits lengths) rules out.
         return new QuantizedBlock(name, shape, settings, alpha, beta, codes, (CodeEncoding)encodingByte);

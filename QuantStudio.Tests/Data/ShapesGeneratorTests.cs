@@ -1,12 +1,7 @@
-using System.Diagnostics;
 using QuantStudio.Core.Data;
 using QuantStudio.Core.Experiments;
 
 namespace QuantStudio.Tests.Data;
-
-/// <summary>Timing tests run alone, so other test classes do not share the two cores with them.</summary>
-[CollectionDefinition(nameof(TimingCollection), DisableParallelization = true)]
-public sealed class TimingCollection;
 
 public class ShapesGeneratorTests
 {
@@ -111,21 +106,5 @@ public class ShapesGeneratorTests
         Assert.All(norm.Mean, m => Assert.InRange(m, 0.3f, 0.7f));
         Assert.All(norm.Std, s => Assert.InRange(s, 0.15f, 0.45f));
         Assert.Equal(ShapesGenerator.ClassNames, data.Info.ClassNames);
-    }
-}
-
-[Collection(nameof(TimingCollection))]
-public class ShapesGenerationSpeedTests
-{
-    [Fact]
-    public void The_default_size_generates_in_well_under_a_few_seconds()
-    {
-        ShapesGenerator.Generate(100, 1, false); // warm up the JIT
-        var clock = Stopwatch.StartNew();
-        var train = ShapesGenerator.Generate(10_000, seed: 1, testSplit: false);
-        var test = ShapesGenerator.Generate(2_000, seed: 1, testSplit: true);
-        clock.Stop();
-        Assert.Equal(12_000, train.Count + test.Count);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"generating 12,000 images took {clock.Elapsed.TotalSeconds:F2} s");
     }
 }

@@ -8,11 +8,18 @@ namespace QuantStudio.Tests.Web;
 /// <summary>
 /// A minimal SignalR client speaking the JSON hub protocol over a WebSocket: the handshake, stream
 /// invocations (type 4), stream items (2), completions (3) and pings (6). Records end with 0x1E.
+/// Like the official clients it sends a ping every <see cref="KeepAliveInterval"/>, so the server does
+/// not drop a connection that only listens (its client timeout is 30 s). Shared by the tests and bench/web.
 /// </summary>
 public sealed class HubProtocolClient : IAsyncDisposable
 {
+    /// <summary>The official clients' default keep-alive.</summary>
+    public static readonly TimeSpan KeepAliveInterval = TimeSpan.FromSeconds(15);
+
     private const char RecordSeparator = '\u001e';
     private readonly WebSocket socket;
+    private readonly SemaphoreSlim sendLock = new(1, 1);
+    private Task? keepAlive;
     private readonly Dictionary<string, Channel<JsonElement>> streams = [];
     private readonly Dictionary<string, TaskCompletionSource<string?>> completions = [];
     private readonly Lock gate = new();
@@ -34,6 +41,7 @@ public sealed class HubProtocolClient : IAsyncDisposable
                 throw new InvalidOperationException("handshake refused: " + error.GetString());
         }
         client.receiveLoop = Task.Run(client.ReceiveLoopAsync);
+        client.keepAlive = Task.Run(client.KeepAliveAsync);
         return client;
     }
 
@@ -56,7 +64,32 @@ public sealed class HubProtocolClient : IAsyncDisposable
     private async Task SendAsync(string json, CancellationToken ct)
     {
         var bytes = Encoding.UTF8.GetBytes(json + RecordSeparator);
-        await socket.SendAsync(bytes, WebSocketMessageType.Text, endOfMessage: true, ct);
+        // A WebSocket allows one send at a time; invocations and pings come from different tasks.
+        await sendLock.WaitAsync(ct);
+        try
+        {
+            await socket.SendAsync(bytes, WebSocketMessageType.Text, endOfMessage: true, ct);
+        }
+        finally
+        {
+            sendLock.Release();
+        }
+    }
+
+    private async Task KeepAliveAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(KeepAliveInterval, stop.Token);
+                await SendAsync("""{"type":6}""", stop.Token);
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or WebSocketException or ObjectDisposedException or InvalidOperationException)
+        {
+            // Stopped, or the connection is gone: the receive loop reports that.
+        }
     }
 
     private readonly StringBuilder pending = new();
@@ -138,44 +171,38 @@ public sealed class HubProtocolClient : IAsyncDisposable
     {
         try
         {
-            if (socket.State == WebSocketState.Open)
-                await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "done", CancellationToken.None);
+            if (socket.State == WebSocketState.Open && await sendLock.WaitAsync(TimeSpan.FromSeconds(5)))
+            {
+                try
+                {
+                    await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "done", CancellationToken.None);
+                }
+                finally
+                {
+                    sendLock.Release();
+                }
+            }
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException)
         {
             // The server may already have gone.
         }
         await stop.CancelAsync();
-        if (receiveLoop is not null)
+        foreach (var loop in new[] { receiveLoop, keepAlive })
         {
+            if (loop is null)
+                continue;
             try
             {
-                await receiveLoop;
+                await loop;
             }
             catch (Exception)
             {
-                // The loop ends by cancellation or a closed socket; either is fine here.
+                // The loops end by cancellation or a closed socket; either is fine here.
             }
         }
         socket.Dispose();
+        sendLock.Dispose();
         stop.Dispose();
-    }
-}
-
-public static class HubClientExtensions
-{
-    public static Task<HubProtocolClient> ConnectHubAsync(this QuantStudioFactory factory)
-    {
-        var ws = factory.Server.CreateWebSocketClient();
-        return HubProtocolClient.ConnectAsync((uri, ct) => ws.ConnectAsync(uri, ct), new Uri("ws://localhost/hubs/runs"));
-    }
-
-    public static async Task<List<JsonElement>> ReadAllAsync(this ChannelReader<JsonElement> reader, TimeSpan timeout)
-    {
-        using var cts = new CancellationTokenSource(timeout);
-        var items = new List<JsonElement>();
-        await foreach (var item in reader.ReadAllAsync(cts.Token))
-            items.Add(item);
-        return items;
     }
 }

@@ -144,7 +144,7 @@ public sealed class RunsApiTests : IDisposable
     public async Task The_estimate_reports_packed_size_and_ratio()
     {
         var client = factory.CreateClient();
-        var e = await client.GetFromJsonAsync<JsonElement>("/api/estimate?arch=lenet5&bits=2&bucket=256&method=quantized_distillation");
+        var e = await client.GetFromJsonAsync<JsonElement>("/api/estimate?arch=lenet5&dataset=mnist&bits=2&bucket=256&method=quantized_distillation");
         Assert.Equal(61_706, e.GetProperty("parameters").GetInt64());
         Assert.True(e.GetProperty("ratio").GetDouble() > 10);
         Assert.Equal(HttpStatusCode.BadRequest, (await client.GetAsync("/api/estimate?arch=nope")).StatusCode);

@@ -40,8 +40,12 @@ public sealed class UploadTests : IDisposable
         Assert.Contains("JSON", Error(Safetensors("{not json", 0)));
         Assert.Contains("dtype", Error(Safetensors("""{"w":{"dtype":"F99","shape":[1],"data_offsets":[0,4]}}""", 4)));
         Assert.Contains("need", Error(Safetensors("""{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}""", 4)));
-        Assert.Contains("outside", Error(Safetensors("""{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}""", 2)));
-        Assert.Contains("hole", Error(Safetensors("""{"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}""", 8)));
+        Assert.Contains("truncated", Error(Safetensors("""{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}""", 2)));
+        Assert.Contains("must begin at 0", Error(Safetensors("""{"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}""", 8)));
+        Assert.Contains("gap", Error(Safetensors("""{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}""", 12)));
+        Assert.Contains("overlap", Error(Safetensors("""{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}""", 8)));
+        // Only dtypes the engine can load are accepted.
+        Assert.Contains("U16", Error(Safetensors("""{"w":{"dtype":"U16","shape":[2],"data_offsets":[0,4]}}""", 4)));
         Assert.Contains("cover", Error(Safetensors("""{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}""", 8)));
     }
 

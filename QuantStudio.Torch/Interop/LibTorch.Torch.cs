@@ -27,4 +27,5 @@ internal static unsafe partial class LibTorch
     [LibraryImport(Lib)] internal static partial int THSAutocast_increment_nesting();
     [LibraryImport(Lib)] internal static partial int THSAutocast_decrement_nesting();
     [LibraryImport(Lib)] internal static partial void THSAutocast_clear_cache();
+    [LibraryImport(Lib)] internal static partial int THSTorch_retain_freed_memory(long mmap_threshold, long trim_threshold);
 }

@@ -12,7 +12,7 @@ public sealed record CompressionEstimate(long Parameters, long Fp32Bytes, long P
     /// </summary>
     public static CompressionEstimate? For(ExperimentSpec spec, IModelParameterCounts counts)
     {
-        if (counts.Count(spec.Student.Arch, spec.Student.Width, spec.Student.Depth) is not { } n)
+        if (counts.Count(spec.Student.Arch, spec.Student.Width, spec.Student.Depth, spec.Dataset.Name) is not { } n)
             return null;
         var fp32 = n * 4;
         if (!Methods.Quantizes(spec.Method))

@@ -1,8 +1,12 @@
 namespace QuantStudio.Web.Estimation;
 
-/// <summary>How many weights a model has; the model zoo is the authority once it lands.</summary>
+/// <summary>How many weights a model has for a dataset (the input shape and class count change the first and last layers).</summary>
 public interface IModelParameterCounts
 {
-    /// <summary>Null when the architecture is unknown.</summary>
-    long? Count(string arch, double width = 1.0, double depth = 1.0);
+    /// <summary>
+    /// Null when the architecture is unknown or the multipliers are outside (0, 8]. <paramref name="dataset"/> picks the
+    /// input shape; null, an unknown name or a dataset of the other kind (text for an image model) uses the model's
+    /// usual input.
+    /// </summary>
+    long? Count(string arch, double width = 1.0, double depth = 1.0, string? dataset = null);
 }

@@ -32,6 +32,12 @@ public sealed class QuantStudioOptions
     /// <summary>Runs emit a simulated event stream instead of training (page development, browser tests). Off by default.</summary>
     public bool SimulatedRunner { get; set; }
 
+    /// <summary>The simulated runner's pause before each step, in milliseconds (tests and the load bench slow it down or speed it up).</summary>
+    public int SimulatedStepMilliseconds { get; set; } = 50;
+
+    /// <summary>Steps per epoch of the simulated runner.</summary>
+    public int SimulatedStepsPerEpoch { get; set; } = 40;
+
     public string ResolvedDataDirectory => Path.GetFullPath(DataDirectory);
     public string RunsDirectory => Path.Combine(ResolvedDataDirectory, "runs");
     public string UploadsDirectory => Path.Combine(ResolvedDataDirectory, "uploads");

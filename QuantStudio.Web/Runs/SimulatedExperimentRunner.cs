@@ -1,4 +1,6 @@
+using Microsoft.Extensions.Options;
 using QuantStudio.Core.Experiments;
+using QuantStudio.Web.Options;
 
 namespace QuantStudio.Web.Runs;
 
@@ -6,8 +8,10 @@ namespace QuantStudio.Web.Runs;
 /// Emits a plausible event stream without training anything: decreasing loss, rising accuracy, per-layer histograms
 /// with quantization levels, a compression report and a small model file. For developing the pages and for browser
 /// tests while no trainer is registered; enabled with <c>QuantStudio:SimulatedRunner = true</c>, never by default.
+/// Its pace is <c>SimulatedStepMilliseconds</c> per step and <c>SimulatedStepsPerEpoch</c> steps per epoch. A resumed run
+/// starts over (there is no checkpoint to continue from); its events still continue the run's numbering.
 /// </summary>
-public sealed class SimulatedExperimentRunner(TimeProvider time) : IExperimentRunner
+public sealed class SimulatedExperimentRunner(TimeProvider time, IOptions<QuantStudioOptions> options) : IExperimentRunner
 {
     private static readonly (string Name, long[] Shape)[] Layers =
         [("conv1.weight", [25, 3, 5, 5]), ("conv2.weight", [10, 25, 5, 5]), ("conv3.weight", [10, 10, 5, 5]), ("fc1.weight", [300, 320]), ("fc2.weight", [10, 300])];
@@ -22,11 +26,12 @@ public sealed class SimulatedExperimentRunner(TimeProvider time) : IExperimentRu
         {
             ev.Emit(new RunStarted(spec.Method, spec.Dataset.Name, spec.Teacher?.Arch ?? "", spec.Student.Arch,
                 Methods.Quantizes(spec.Method) ? bits : null, 5_300_000, 111_000, "fp32", 2, SpecJson.Write(spec)));
-            ev.Emit(new LogMessage("info", "simulated run: no model is trained"));
+            ev.Emit(new LogMessage("info", context.Resume ? "simulated run resumed: it starts over, no model is trained" : "simulated run: no model is trained"));
             var phases = spec.Method == Methods.Qkd
                 ? new[] { ("self-studying", spec.Qkd.SelfStudyingEpochs), ("co-studying", spec.Qkd.CoStudyingEpochs), ("tutoring", spec.Qkd.TutoringEpochs) }
                 : [("train", Math.Max(1, spec.Optimizer.Epochs))];
-            const int stepsPerEpoch = 40;
+            var stepsPerEpoch = Math.Max(1, options.Value.SimulatedStepsPerEpoch);
+            var stepDelay = TimeSpan.FromMilliseconds(Math.Max(0, options.Value.SimulatedStepMilliseconds));
             long step = 0;
             var epochTotal = 0;
             for (var p = 0; p < phases.Length; p++)
@@ -38,7 +43,10 @@ public sealed class SimulatedExperimentRunner(TimeProvider time) : IExperimentRu
                     epochTotal++;
                     for (var s = 0; s < stepsPerEpoch; s++)
                     {
-                        await Task.Delay(TimeSpan.FromMilliseconds(50), time, cancellationToken);
+                        if (stepDelay > TimeSpan.Zero)
+                            await Task.Delay(stepDelay, time, cancellationToken);
+                        else
+                            cancellationToken.ThrowIfCancellationRequested();
                         step++;
                         var loss = 2.3 * Math.Exp(-step / 60.0) + 0.3 + 0.1 * rng.NextDouble();
                         var lr = spec.Optimizer.Lr * (0.5 + 0.5 * Math.Cos(Math.PI * step / (stepsPerEpoch * phases.Sum(x => x.Item2) + 1)));

@@ -6,6 +6,10 @@
 #include <torch/utils.h>
 #include <torch/version.h>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include "common.h"
 
 #include <cstdlib>
@@ -63,3 +67,25 @@ QS_EXPORT int THSAutocast_set_cpu_dtype(int8_t dtype) { QS_CATCH_STATUS(at::auto
 QS_EXPORT int THSAutocast_increment_nesting() { return at::autocast::increment_nesting(); }
 QS_EXPORT int THSAutocast_decrement_nesting() { return at::autocast::decrement_nesting(); }
 QS_EXPORT void THSAutocast_clear_cache() { QS_CATCH(at::autocast::clear_cache();) }
+
+// glibc hands large freed blocks back to the kernel (munmap, or trimming the heap top), so the
+// next training step page-faults the same activations in again: tens of thousands of faults per
+// step for a small CNN at batch 64. Serving blocks up to `mmap_threshold` from the heap and
+// trimming only above `trim_threshold` keeps them in the process for reuse. Returns 1 when
+// applied, 0 where the C library has no such knobs (non-glibc), -1 on a rejected value.
+QS_EXPORT int THSTorch_retain_freed_memory(int64_t mmap_threshold, int64_t trim_threshold)
+{
+#if defined(__GLIBC__)
+    QS_CATCH(
+        if (mmap_threshold < 0 || mmap_threshold > INT32_MAX || trim_threshold < 0 || trim_threshold > INT32_MAX)
+            throw std::invalid_argument("allocator thresholds must be between 0 and 2^31-1 bytes");
+        if (mallopt(M_MMAP_THRESHOLD, static_cast<int>(mmap_threshold)) != 1)
+            throw std::invalid_argument("glibc rejected M_MMAP_THRESHOLD=" + std::to_string(mmap_threshold) + " (at most 32 MiB on 64-bit)");
+        if (mallopt(M_TRIM_THRESHOLD, static_cast<int>(trim_threshold)) != 1)
+            throw std::invalid_argument("glibc rejected M_TRIM_THRESHOLD=" + std::to_string(trim_threshold));
+        return 1;)
+    return -1;
+#else
+    return 0;
+#endif
+}

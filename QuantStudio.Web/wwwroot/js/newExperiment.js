@@ -27,6 +27,7 @@ function refreshEstimate() {
   estimateTimer = setTimeout(async () => {
     const q = new URLSearchParams({
       arch: field("Student").value,
+      dataset: field("Dataset").value,
       width: field("StudentWidth").value || "1",
       depth: field("StudentDepth").value || "1",
       method: field("Method").value,

@@ -21,6 +21,9 @@ const state = {
   status: root.dataset.status,
 };
 let firstFrame = true;
+// The trace arrays grow in place, and Plotly.react compares data by reference: a new datarevision on every draw
+// tells it the data changed, so the axes follow the new points.
+let revision = 0;
 let dirty = { steps: false, epochs: false, layers: false, compression: false };
 
 const lossEl = document.getElementById("chart-loss");
@@ -94,10 +97,11 @@ function drawSteps() {
     { name: "train loss (step)", x: state.steps.x, y: state.steps.loss, mode: "lines", line: { width: 1 } },
     { name: "val loss (epoch)", x: state.epochs.step, y: state.epochs.valLoss, mode: "lines+markers" },
   ];
-  const lay = charts.layout("Loss", { xaxis: { title: { text: "step" } }, ...charts.markers(state.phasesStep) });
+  revision += 1;
+  const lay = charts.layout("Loss", { xaxis: { title: { text: "step" } }, datarevision: revision, ...charts.markers(state.phasesStep) });
   charts.react(lossEl, lossTraces, lay);
   charts.react(lrEl, [{ name: "learning rate", x: state.steps.x, y: state.steps.lr, mode: "lines" }],
-    charts.layout("Learning rate", { xaxis: { title: { text: "step" } }, ...charts.markers(state.phasesStep) }));
+    charts.layout("Learning rate", { xaxis: { title: { text: "step" } }, datarevision: revision, ...charts.markers(state.phasesStep) }));
   lossPlotted = true;
   lossEl.dataset.points = String(state.steps.x.length);
 }
@@ -110,8 +114,9 @@ function drawEpochs() {
         { name: "train accuracy", x: state.epochs.x, y: state.epochs.trainAcc, mode: "lines+markers" },
         { name: "val accuracy", x: state.epochs.x, y: state.epochs.valAcc, mode: "lines+markers" },
       ];
+  revision += 1;
   charts.react(accEl, traces, charts.layout(perplexity ? "Perplexity" : "Accuracy",
-    { xaxis: { title: { text: "epoch" }, dtick: 1 }, yaxis: perplexity ? {} : { tickformat: ".0%" }, ...charts.markers(state.phasesEpoch) }));
+    { xaxis: { title: { text: "epoch" }, dtick: 1 }, datarevision: revision, yaxis: perplexity ? {} : { tickformat: ".0%" }, ...charts.markers(state.phasesEpoch) }));
   if (!dirty.steps && lossPlotted) drawSteps(); // val loss lives on the loss chart
 }
 

@@ -1,0 +1,48 @@
+using System.Globalization;
+using QuantStudio.Cli.CommandLine;
+using QuantStudio.Torch.Serialization;
+
+namespace QuantStudio.Cli.Commands;
+
+/// <summary>
+/// `quantstudio export --model M.qsc --format safetensors --out F`: rebuilds the model from a
+/// compressed checkpoint and writes its state_dict — the dequantized weights as float32, integer
+/// buffers as stored — under PyTorch's names, so any safetensors reader can use the result.
+/// </summary>
+public sealed class ExportCommand : ICommand
+{
+    public const string Usage = "quantstudio export --model M.qsc --format safetensors --out F.safetensors";
+
+    private static readonly Dictionary<string, string> Formats = new() { ["safetensors"] = "safetensors" };
+
+    public string Name => "export";
+    public string Summary => "write a .qsc model's dequantized weights as safetensors";
+
+    public int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr) =>
+        CommandRunner.Guard(Name, stderr, () => Execute(args, stdout));
+
+    private static int Execute(IReadOnlyList<string> args, TextWriter stdout)
+    {
+        var a = CommandArguments.Parse(args, ["--model", "--format", "--out"]);
+        if (a.Positionals.Count > 0)
+            throw new UsageException($"unexpected argument '{a.Positionals[0]}'; usage: {Usage}");
+        var modelPath = a.Required("--model");
+        a.Choice("--format", Formats, "safetensors");
+        var output = a.Required("--out");
+
+        using var loaded = CheckpointInput.Load(modelPath);
+        using var state = loaded.Model.state_dict();
+        var d = loaded.Description;
+        Safetensors.Save(output, state, new Dictionary<string, string>
+        {
+            ["format"] = "pt",
+            ["arch"] = d.Arch,
+            ["width"] = d.Width.ToString("R", CultureInfo.InvariantCulture),
+            ["depth"] = d.Depth.ToString("R", CultureInfo.InvariantCulture),
+            ["method"] = d.Method,
+            ["dataset"] = d.Dataset,
+        });
+        stdout.WriteLine($"wrote {state.Count} tensors of {d.Arch} to {output}");
+        return 0;
+    }
+}

@@ -1,0 +1,101 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using QuantStudio.Core.Data;
+using QuantStudio.Core.Experiments;
+using QuantStudio.Core.Models;
+
+namespace QuantStudio.Core.Checkpoints;
+
+/// <summary>The JSON description inside a compressed checkpoint (snake_case; see docs/compressed-checkpoint-format.md).</summary>
+internal sealed record CheckpointHeader
+{
+    public string? Arch { get; init; }
+    public double Width { get; init; } = 1;
+    public double Depth { get; init; } = 1;
+    public InputJson? Input { get; init; }
+    public string? Dataset { get; init; }
+    public NormalizationJson? Normalization { get; init; }
+    public QuantizationSpec? Quantization { get; init; }
+    public string? Method { get; init; }
+    public long? Seed { get; init; }
+    public double? ValidationSplit { get; init; }
+    public string? Vocabulary { get; init; }
+
+    internal sealed record InputJson(int Channels, int Height, int Width, int Classes);
+
+    internal sealed record NormalizationJson(float[] Mean, float[] Std);
+
+    private static readonly JsonSerializerOptions Options = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        // Nulls are written: a null bucket size means "whole tensor", not "the default".
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+        // Floats are written with the shortest text that reads back to the same value.
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    public static CheckpointHeader From(CompressedModelDescription d) => new()
+    {
+        Arch = d.Arch,
+        Width = d.Width,
+        Depth = d.Depth,
+        Input = new InputJson(d.Input.Channels, d.Input.Height, d.Input.Width, d.Input.Classes),
+        Dataset = d.Dataset,
+        Normalization = d.Normalization is { } n ? new NormalizationJson([.. n.Mean], [.. n.Std]) : null,
+        Quantization = d.Quantization,
+        Method = d.Method,
+        Seed = d.Seed,
+        ValidationSplit = d.ValidationSplit,
+        Vocabulary = d.Vocabulary,
+    };
+
+    public byte[] ToUtf8() => JsonSerializer.SerializeToUtf8Bytes(this, Options);
+
+    public static CheckpointHeader Parse(ReadOnlySpan<byte> utf8)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<CheckpointHeader>(utf8, Options)
+                   ?? throw new CompressedCheckpointFormatException("header: the JSON description is null");
+        }
+        catch (JsonException e)
+        {
+            throw new CompressedCheckpointFormatException($"header: the JSON description is malformed ({e.Message})", e);
+        }
+    }
+
+    /// <summary>The description, with every required field checked.</summary>
+    public CompressedModelDescription ToDescription()
+    {
+        static CompressedCheckpointFormatException Missing(string field) => new($"header: field '{field}' is missing");
+        if (string.IsNullOrEmpty(Arch))
+            throw Missing("arch");
+        var input = Input ?? throw Missing("input");
+        if (string.IsNullOrEmpty(Dataset))
+            throw Missing("dataset");
+        if (string.IsNullOrEmpty(Method))
+            throw Missing("method");
+        var quantization = Quantization ?? throw Missing("quantization");
+        if (!(Width > 0) || !(Depth > 0))
+            throw new CompressedCheckpointFormatException($"header: width {Width} and depth {Depth} must be positive");
+        Normalization? normalization = null;
+        if (Normalization is { } n)
+        {
+            try
+            {
+                normalization = new Normalization(n.Mean ?? [], n.Std ?? []);
+            }
+            catch (ArgumentException e)
+            {
+                throw new CompressedCheckpointFormatException($"header: normalization: {e.Message}", e);
+            }
+        }
+        return new CompressedModelDescription(Arch, Width, Depth, new InputShape(input.Channels, input.Height, input.Width, input.Classes),
+            Dataset, normalization, quantization, Method)
+        {
+            Seed = Seed,
+            ValidationSplit = ValidationSplit,
+            Vocabulary = Vocabulary,
+        };
+    }
+}

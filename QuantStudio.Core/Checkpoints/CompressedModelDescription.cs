@@ -1,0 +1,23 @@
+using QuantStudio.Core.Data;
+using QuantStudio.Core.Experiments;
+using QuantStudio.Core.Models;
+
+namespace QuantStudio.Core.Checkpoints;
+
+/// <summary>
+/// What a compressed checkpoint says about its model: enough to rebuild it with
+/// <see cref="ModelZoo.Create"/> and to feed it the inputs it was trained on.
+/// </summary>
+public sealed record CompressedModelDescription(
+    string Arch, double Width, double Depth, InputShape Input, string Dataset, Normalization? Normalization,
+    QuantizationSpec Quantization, string Method)
+{
+    /// <summary>The run's seed: it keys the dataset split (and the generated sets), so evaluation can rebuild the same test data.</summary>
+    public long? Seed { get; init; }
+
+    /// <summary>The run's <c>dataset.validation_split</c>, for the same reason.</summary>
+    public double? ValidationSplit { get; init; }
+
+    /// <summary>A character model's vocabulary in token order; evaluation checks a text dataset against it.</summary>
+    public string? Vocabulary { get; init; }
+}

@@ -1,0 +1,54 @@
+using System.Diagnostics;
+using QuantStudio.Core.Models;
+using QuantStudio.Torch;
+using QuantStudio.Torch.Modules;
+
+namespace QuantStudio.Core.Evaluation;
+
+/// <summary>Median forward latency at batch 1 and batch 64, in milliseconds (summary.json's teacher_latency_ms / student_latency_ms).</summary>
+public sealed record LatencyResult(double Batch1Ms, double Batch64Ms);
+
+/// <summary>
+/// Measures inference latency: fp32, eval mode, no gradients, on random inputs of the model's
+/// shape. A few untimed warm-up passes let the allocator and the kernels settle; the median of
+/// the timed passes resists the odd slow one (another process, a page fault).
+/// </summary>
+public static class LatencyProbe
+{
+    public static LatencyResult Measure(Module<Tensor, Tensor> model, InputShape input, int sequenceLength = 64, int warmup = 2, int iterations = 7) =>
+        new(MedianMs(model, input, 1, sequenceLength, warmup, iterations), MedianMs(model, input, 64, sequenceLength, warmup, iterations));
+
+    /// <summary>The median of <paramref name="iterations"/> timed forward passes at <paramref name="batch"/>; the model's training mode is restored.</summary>
+    public static double MedianMs(Module<Tensor, Tensor> model, InputShape input, int batch, int sequenceLength = 64, int warmup = 2, int iterations = 7)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(warmup, 0);
+        ArgumentOutOfRangeException.ThrowIfLessThan(iterations, 1);
+        var wasTraining = model.training;
+        model.eval();
+        try
+        {
+            using var scope = torch.NewDisposeScope();
+            using var noGrad = torch.no_grad();
+            using var fp32 = torch.autocast(enabled: false);
+            var x = input.IsText
+                ? torch.randint(0, input.Classes, [batch, sequenceLength])
+                : torch.randn([batch, input.Channels, input.Height, input.Width]);
+            var times = new double[iterations];
+            for (var i = -warmup; i < iterations; i++)
+            {
+                var start = Stopwatch.GetTimestamp();
+                using (torch.NewDisposeScope())
+                    model.call(x);
+                if (i >= 0)
+                    times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            }
+            Array.Sort(times);
+            return iterations % 2 == 1 ? times[iterations / 2] : (times[iterations / 2 - 1] + times[iterations / 2]) / 2;
+        }
+        finally
+        {
+            model.train(wasTraining);
+        }
+    }
+}

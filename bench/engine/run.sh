@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Runs the same training step (CIFAR-10 student, batch 64, 2 threads, SGD momentum 0.9) through
+# our binding (EngineBench) and through plain PyTorch, side by side, for four configurations:
+# fp32, channels_last, bf16 autocast, bf16 autocast + channels_last.
+#
+# usage: bench/engine/run.sh [--rounds N] [--warmup N] [--steps N] [--threads N] [--batch N] [--configs a,b]
+#                            [--pytorch-retains-memory]
+#
+# Our side calls torch.retain_freed_memory() (glibc keeps freed activations in the process), as a
+# QuantStudio training run does; PyTorch runs with the C library's defaults. With
+# --pytorch-retains-memory the PyTorch process gets the same glibc settings through
+# MALLOC_MMAP_THRESHOLD_ / MALLOC_TRIM_THRESHOLD_, leaving only the binding itself compared.
+#
+# Each round runs every configuration once on each side, alternating which side goes first, and
+# the best round of each side is reported: on a shared machine the fastest run is the one least
+# disturbed by other work.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+rounds=3 warmup=5 steps=20 threads=2 batch=64 configs=fp32,channels_last,bf16,bf16_channels_last
+pytorch_env=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --pytorch-retains-memory) pytorch_env=(MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824); shift; continue ;;
+    --rounds) rounds=$2 ;;
+    --warmup) warmup=$2 ;;
+    --steps) steps=$2 ;;
+    --threads) threads=$2 ;;
+    --batch) batch=$2 ;;
+    --configs) configs=$2 ;;
+    *) echo "unknown option $1 (options: --rounds --warmup --steps --threads --batch --configs --pytorch-retains-memory)" >&2; exit 2 ;;
+  esac
+  shift 2
+done
+
+# --- Python with torch: Debian's python3-torch lives in the system interpreter, which a
+# version manager's python3 earlier on PATH may hide.
+python=""
+for candidate in /usr/bin/python3 python3; do
+  if "$candidate" -c "import torch" 2>/dev/null; then python=$candidate; break; fi
+done
+if [[ -z "$python" ]]; then
+  echo "no python3 with torch found: sudo apt-get install python3-torch" >&2
+  exit 1
+fi
+
+# --- BLAS: libtorch (both sides) calls whatever libblas.so.3 resolves to. The reference BLAS is
+# ~20x slower on the linear layers, so insist on OpenBLAS: if the alternative points elsewhere,
+# preload OpenBLAS's libblas/liblapack for both processes (no system change needed).
+triplet=x86_64-linux-gnu
+openblas_dir=/usr/lib/$triplet/openblas-pthread
+blas_link=$(update-alternatives --query libblas.so.3-$triplet 2>/dev/null | awk '/^Value:/ {print $2}')
+blas_link=${blas_link:-$(readlink -f /usr/lib/$triplet/libblas.so.3 || true)}
+if [[ "$blas_link" == *openblas* ]]; then
+  echo "blas: libblas.so.3 -> $blas_link (alternatives)"
+elif [[ -e $openblas_dir/libblas.so.3 ]]; then
+  export LD_PRELOAD="$openblas_dir/libblas.so.3 $openblas_dir/liblapack.so.3${LD_PRELOAD:+ $LD_PRELOAD}"
+  echo "blas: libblas.so.3 -> ${blas_link:-none}; preloading OpenBLAS from $openblas_dir"
+else
+  echo "OpenBLAS is not installed (libblas.so.3 -> ${blas_link:-none}): sudo apt-get install libopenblas0-pthread" >&2
+  exit 1
+fi
+
+# --- Build our side (not part of QuantStudio.sln; builds the native shim too).
+if ! build_log=$(dotnet build EngineBench/EngineBench.csproj -c Release -nologo -v q 2>&1); then
+  echo "$build_log" >&2
+  echo "building EngineBench failed" >&2
+  exit 1
+fi
+ours=(dotnet EngineBench/bin/Release/net10.0/EngineBench.dll)
+common=(--threads "$threads" --batch "$batch" --warmup "$warmup" --steps "$steps")
+
+log=$(mktemp -d)
+trap 'rm -rf "$log"' EXIT
+IFS=, read -r -a config_list <<<"$configs"
+for ((r = 1; r <= rounds; r++)); do
+  for c in "${config_list[@]}"; do
+    if ((r % 2)); then
+      "${ours[@]}" "${common[@]}" --configs "$c" >>"$log/ours" 2>>"$log/ours.err"
+      env "${pytorch_env[@]}" "$python" pytorch_step.py "${common[@]}" --configs "$c" >>"$log/pytorch" 2>>"$log/pytorch.err"
+    else
+      env "${pytorch_env[@]}" "$python" pytorch_step.py "${common[@]}" --configs "$c" >>"$log/pytorch" 2>>"$log/pytorch.err"
+      "${ours[@]}" "${common[@]}" --configs "$c" >>"$log/ours" 2>>"$log/ours.err"
+    fi
+  done
+done
+
+echo "ours:    $(grep -m1 '^libtorch' "$log/ours.err")"
+echo "ours:    $(grep -m1 '^blas' "$log/ours.err")"
+echo "pytorch: $(grep -m1 '^pytorch' "$log/pytorch.err")"
+echo "pytorch: $(grep -m1 '^blas' "$log/pytorch.err")"
+echo "pytorch: glibc allocator ${pytorch_env[*]:-defaults}"
+echo "batch $batch, threads $threads, warm-up $warmup, timed steps $steps, best of $rounds rounds"
+for c in "${config_list[@]}"; do
+  best() { awk -v c="$c" '$1 == c { split($2, kv, "="); if (kv[2] > m) m = kv[2] } END { printf "%.1f", m }' "$1"; }
+  o=$(best "$log/ours")
+  p=$(best "$log/pytorch")
+  awk -v c="$c" -v o="$o" -v p="$p" 'BEGIN { printf "config=%-19s samples_per_s_ours=%-8s samples_per_s_pytorch=%-8s ratio=%.2f\n", c, o, p, o / p }'
+done

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# 50 concurrent SignalR followers on one live (simulated) run for a minute: completeness of every follower's event
+# sequence against the store, and the server's resident memory sampled every second.
+# Usage: bench/web/run.sh [--followers 50] [--seconds 60] [--step-ms 20] [--join-seconds 10]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+dotnet build -c Release QuantStudio.Web/QuantStudio.Web.csproj -nologo -v quiet -clp:NoSummary
+dotnet run -c Release --project bench/web/WebLoadBench.csproj -- --web QuantStudio.Web/bin/Release/net10.0/QuantStudio.Web.dll "$@"
