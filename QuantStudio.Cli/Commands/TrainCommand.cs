@@ -18,9 +18,6 @@ public sealed class TrainCommand : ICommand
     public string Name => "train";
     public string Summary => "run an experiment spec: train, quantize, write model.qsc and summary.json";
 
-    /// <summary>The compressed checkpoint writer (none until the checkpoint format is part of the build).</summary>
-    public ICompressedModelWriter? Writer { get; init; } = new QscModelWriter();
-
     public int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr) =>
         CommandRunner.Guard(Name, stderr, () => Execute(args, stdout, stderr));
 
@@ -54,7 +51,7 @@ public sealed class TrainCommand : ICommand
             stderr.WriteLine($"quantstudio train: no checkpoint in '{outDir}' yet: starting from the beginning");
         var progress = new ProgressLine(stderr);
         var events = new RunEventStream([progress], lastSeq: resume ? JsonlEventSink.LastSeq(metrics) : 0);
-        var runner = new ExperimentRunner(Writer);
+        var runner = new ExperimentRunner();
         var dataDir = a.Optional("--data") ?? "data";
 
         using var cancel = new CancellationTokenSource();

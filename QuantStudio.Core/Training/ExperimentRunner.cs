@@ -15,12 +15,9 @@ namespace QuantStudio.Core.Training;
 /// teacher.safetensors when a teacher was trained; every event also goes to metrics.jsonl).
 /// Runs on its own thread: libtorch's grad mode, autocast and dispose scopes are per thread.
 /// </summary>
-public sealed class ExperimentRunner(ICompressedModelWriter? writer) : IExperimentRunner
+public sealed class ExperimentRunner(ICompressedModelWriter? writer = null) : IExperimentRunner
 {
-    /// <summary>A runner that writes model.qsc in the product's compressed checkpoint format.</summary>
-    public ExperimentRunner() : this(new QscModelWriter())
-    {
-    }
+    private readonly ICompressedModelWriter writer = writer ?? new QscModelWriter();
 
     public const string TeacherFileName = "teacher.safetensors";
     public const string ModelFileName = "model.qsc";
@@ -103,24 +100,19 @@ public sealed class ExperimentRunner(ICompressedModelWriter? writer) : IExperime
             LoadStoredWeights(stored, method);
             var storedEval = Evaluator.Evaluate(stored, data, data.Test, spec.Optimizer.BatchSize, Prepare, ct);
 
-            long? qscBytes = null;
-            if (writer is not null)
+            var description = new CompressedModelDescription(spec.Student.Arch, spec.Student.Width, spec.Student.Depth, shape,
+                spec.Dataset.Name, data.Info.Normalization, spec.Quantization, spec.Method)
             {
-                var description = new CompressedModelDescription(spec.Student.Arch, spec.Student.Width, spec.Student.Depth, shape,
-                    spec.Dataset.Name, data.Info.Normalization, spec.Quantization, spec.Method)
-                {
-                    Seed = spec.Seed,
-                    ValidationSplit = spec.Dataset.ValidationSplit,
-                    Vocabulary = data.Info.Vocabulary,
-                };
-                var file = writer.Write(Path.Combine(dir, ModelFileName), method.Student, description, encodings);
-                qscBytes = file.FileBytes;
-                Emit(new CheckpointSaved("model", file.Path, result.Epochs, file.FileBytes));
-            }
-            else
-            {
-                Emit(new LogMessage("warning", $"{ModelFileName} was not written: this build has no compressed checkpoint writer"));
-            }
+                Seed = spec.Seed,
+                ValidationSplit = spec.Dataset.ValidationSplit,
+                Vocabulary = data.Info.Vocabulary,
+            };
+            CompressedModelFile file;
+            // Saving checks the model against a zoo-built one, which draws from torch's global generator.
+            lock (InitLock)
+                file = writer.Write(Path.Combine(dir, ModelFileName), method.Student, description, encodings);
+            long? qscBytes = file.FileBytes;
+            Emit(new CheckpointSaved("model", file.Path, result.Epochs, file.FileBytes));
 
             var summary = new RunSummary
             {

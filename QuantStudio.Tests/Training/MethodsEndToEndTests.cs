@@ -58,6 +58,16 @@ public sealed class MethodsEndToEndTests
             Assert.Equal(summary.Fp32Bytes, summary.PackedBytes);
         }
 
+        // model.qsc loads back to the network the summary's checkpoint accuracy was measured on.
+        using (var loaded = Core.Checkpoints.CompressedCheckpoint.Load(Path.Combine(dir, ExperimentRunner.ModelFileName)))
+        {
+            var data = Core.Data.DatasetRegistry.Load(spec.Dataset, spec.Seed, TrainingRuns.SmallShapes);
+            var eval = Evaluator.Evaluate(loaded.Model, data, data.Test, 64, x => x.alias());
+            Assert.Equal(summary.StudentCheckpointAccuracy, eval.Accuracy);
+            Assert.Equal(new FileInfo(Path.Combine(dir, ExperimentRunner.ModelFileName)).Length, summary.QscBytes);
+        }
+        Assert.Contains(events, e => e is CheckpointSaved { Kind: "model" });
+
         // Every event is in metrics.jsonl, in order.
         var stored = JsonlEventSink.Read(Path.Combine(dir, ExperimentRunner.MetricsFileName));
         Assert.Equal(events.Select(e => e.Seq), stored.Select(e => e.Seq));

@@ -5,7 +5,7 @@ using QuantStudio.Torch.Modules;
 namespace QuantStudio.Core.Training;
 
 /// <summary>What writing model.qsc produced.</summary>
-public sealed record CompressedModelFile(string Path, long FileBytes);
+public sealed record CompressedModelFile(string Path, long FileBytes, CompressedCheckpointInfo? Info = null);
 
 /// <summary>
 /// Writes a trained student as a compressed checkpoint (model.qsc). The runner calls it once at the
@@ -17,13 +17,13 @@ public interface ICompressedModelWriter
         IReadOnlyDictionary<string, TensorEncoding> encodings);
 }
 
-/// <summary>The product's writer: the <c>.qsc</c> format of <see cref="CompressedCheckpoint"/> (docs/compressed-checkpoint-format.md).</summary>
+/// <summary>The .qsc format of <see cref="CompressedCheckpoint"/> (codes packed).</summary>
 public sealed class QscModelWriter : ICompressedModelWriter
 {
     public CompressedModelFile Write(string path, Module<Tensor, Tensor> model, CompressedModelDescription description,
         IReadOnlyDictionary<string, TensorEncoding> encodings)
     {
         var info = CompressedCheckpoint.Save(path, model, description, encodings);
-        return new CompressedModelFile(path, info.FileBytes);
+        return new CompressedModelFile(path, info.FileBytes, info);
     }
 }
