@@ -15,11 +15,14 @@ public sealed record LatencyResult(double Batch1Ms, double Batch64Ms);
 /// </summary>
 public static class LatencyProbe
 {
-    public static LatencyResult Measure(Module<Tensor, Tensor> model, InputShape input, int sequenceLength = 64, int warmup = 2, int iterations = 7) =>
-        new(MedianMs(model, input, 1, sequenceLength, warmup, iterations), MedianMs(model, input, 64, sequenceLength, warmup, iterations));
+    /// <param name="format">Memory layout of image inputs (channels_last for a model trained that way).</param>
+    public static LatencyResult Measure(Module<Tensor, Tensor> model, InputShape input, int sequenceLength = 64, int warmup = 2, int iterations = 7,
+        MemoryFormat format = MemoryFormat.Contiguous) =>
+        new(MedianMs(model, input, 1, sequenceLength, warmup, iterations, format), MedianMs(model, input, 64, sequenceLength, warmup, iterations, format));
 
     /// <summary>The median of <paramref name="iterations"/> timed forward passes at <paramref name="batch"/>; the model's training mode is restored.</summary>
-    public static double MedianMs(Module<Tensor, Tensor> model, InputShape input, int batch, int sequenceLength = 64, int warmup = 2, int iterations = 7)
+    public static double MedianMs(Module<Tensor, Tensor> model, InputShape input, int batch, int sequenceLength = 64, int warmup = 2, int iterations = 7,
+        MemoryFormat format = MemoryFormat.Contiguous)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(warmup, 0);
@@ -33,7 +36,7 @@ public static class LatencyProbe
             using var fp32 = torch.autocast(enabled: false);
             var x = input.IsText
                 ? torch.randint(0, input.Classes, [batch, sequenceLength])
-                : torch.randn([batch, input.Channels, input.Height, input.Width]);
+                : torch.randn([batch, input.Channels, input.Height, input.Width]).contiguous(format);
             var times = new double[iterations];
             for (var i = -warmup; i < iterations; i++)
             {

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using QuantStudio.Core.Checkpoints;
 using QuantStudio.Core.Data;
+using QuantStudio.Core.Evaluation;
 using QuantStudio.Core.Experiments;
 using QuantStudio.Core.Models;
 using QuantStudio.Torch;
@@ -140,8 +141,8 @@ public sealed class ExperimentRunner(ICompressedModelWriter? writer = null) : IE
                 TrainSamplesPerS = result.TrainSeconds > 0 ? result.TrainSamples / result.TrainSeconds : 0,
                 Precision = TrainingPrecision.Describe(spec.Precision),
                 TeacherLogitCache = teacherLogits?.UsesCache ?? false,
-                TeacherLatencyMs = teacher is null ? null : LatencyMeter.Measure(teacher, shape, channelsLast),
-                StudentLatencyMs = LatencyMeter.Measure(stored, shape, channelsLast),
+                TeacherLatencyMs = teacher is null ? null : MeasureLatency(teacher, shape, channelsLast),
+                StudentLatencyMs = MeasureLatency(stored, shape, channelsLast),
             };
             var summaryPath = Path.Combine(dir, SummaryFileName);
             File.WriteAllText(summaryPath + ".tmp", summary.ToJson());
@@ -293,5 +294,12 @@ public sealed class ExperimentRunner(ICompressedModelWriter? writer = null) : IE
     private sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>
     {
         public void Report(T value) => report(value);
+    }
+
+    /// <summary>Forward latency at batch 1 and 64, with inputs in the layout the model was trained in.</summary>
+    private static Latency MeasureLatency(Module<Tensor, Tensor> model, InputShape shape, bool channelsLast)
+    {
+        var r = LatencyProbe.Measure(model, shape, format: channelsLast ? MemoryFormat.ChannelsLast : MemoryFormat.Contiguous);
+        return new Latency(r.Batch1Ms, r.Batch64Ms);
     }
 }
