@@ -49,32 +49,10 @@ while [[ $# -gt 0 ]]; do
   shift 2
 done
 
-# --- Python with torch: Debian's python3-torch lives in the system interpreter, which a version
-# manager's python3 earlier on PATH may hide.
-python=""
-for candidate in /usr/bin/python3 python3; do
-  if "$candidate" -c "import torch, numpy" 2>/dev/null; then python=$candidate; break; fi
-done
-if [[ -z "$python" ]]; then
-  echo "no python3 with torch and numpy found: sudo apt-get install python3-torch python3-numpy" >&2
-  exit 1
-fi
-
-# --- BLAS: libtorch (both sides) calls whatever libblas.so.3 resolves to; insist on OpenBLAS. If
-# the alternative points elsewhere, preload OpenBLAS for both processes (no system change).
-triplet=x86_64-linux-gnu
-openblas_dir=/usr/lib/$triplet/openblas-pthread
-blas_link=$(update-alternatives --query libblas.so.3-$triplet 2>/dev/null | awk '/^Value:/ {print $2}' || true)
-blas_link=${blas_link:-$(readlink -f /usr/lib/$triplet/libblas.so.3 || true)}
-if [[ "$blas_link" == *openblas* ]]; then
-  echo "blas: libblas.so.3 -> $blas_link (alternatives)"
-elif [[ -e $openblas_dir/libblas.so.3 ]]; then
-  export LD_PRELOAD="$openblas_dir/libblas.so.3 $openblas_dir/liblapack.so.3${LD_PRELOAD:+ $LD_PRELOAD}"
-  echo "blas: libblas.so.3 -> ${blas_link:-none}; preloading OpenBLAS from $openblas_dir"
-else
-  echo "OpenBLAS is not installed (libblas.so.3 -> ${blas_link:-none}): sudo apt-get install libopenblas0-pthread" >&2
-  exit 1
-fi
+# --- Python with torch, and OpenBLAS on both sides.
+source ../lib/side-by-side.sh
+find_python torch numpy
+require_openblas
 
 # --- Build our side (not part of QuantStudio.sln; builds the native shim too).
 if ! build_log=$(dotnet build QdBench/QdBench.csproj -c Release -nologo -v q 2>&1); then
