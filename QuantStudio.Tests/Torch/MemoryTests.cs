@@ -5,16 +5,17 @@ using F = QuantStudio.Torch.torch.nn.functional;
 namespace QuantStudio.Tests.Torch;
 
 /// <summary>
-/// Tests that count native tensors process-wide run alone: tensors other tests create (or leave
-/// to the finalizer) would move the count.
+/// Tests that read process-wide native state run alone: tensors other tests create (or leave to
+/// the finalizer) would move the live-tensor count, and their random draws would advance the
+/// global generator between a test's manual_seed and its own draws.
 /// </summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class NativeMemoryCollection
+public sealed class ProcessWideStateCollection
 {
-    public const string Name = "Native memory";
+    public const string Name = "Process-wide native state";
 }
 
-[Collection(NativeMemoryCollection.Name)]
+[Collection(ProcessWideStateCollection.Name)]
 public partial class MemoryTests
 {
     [GeneratedRegex(@"^VmRSS:\s+(\d+) kB", RegexOptions.Multiline)]
