@@ -10,13 +10,12 @@
 #                                        [--mnist DIR] [--keep DIR]
 #
 # Runs go through `quantstudio train --spec S.json --out DIR` (QuantStudio.Cli, Release build).
-# A build whose CLI has no `train` command yet falls back to QdBench --spec, which drives the same
-# experiment runner. The MNIST folder defaults to ../shared/data/mnist-t10k next to the repository;
-# without it the MNIST part is skipped with a note.
+# The MNIST folder defaults to ../shared/data/mnist-t10k next to the repository; without it the
+# MNIST part is skipped with a note.
 set -euo pipefail
 cd "$(dirname "$0")"
-here=$(pwd)
 repo=$(cd ../.. && pwd)
+source ../lib/side-by-side.sh
 
 seeds=1 datasets=shapes,mnist teacher_epochs=4 epochs=4 shapes_subset="" mnist="" keep=""
 while [[ $# -gt 0 ]]; do
@@ -35,41 +34,13 @@ while [[ $# -gt 0 ]]; do
 done
 mnist=${mnist:-$repo/../shared/data/mnist-t10k}
 
-python=""
-for candidate in /usr/bin/python3 python3; do
-  if "$candidate" -c "import json" 2>/dev/null; then python=$candidate; break; fi
-done
-[[ -n "$python" ]] || { echo "python3 is needed to read summary.json" >&2; exit 1; }
-
-# --- BLAS as in run.sh: OpenBLAS for the linear layers.
-triplet=x86_64-linux-gnu
-openblas_dir=/usr/lib/$triplet/openblas-pthread
-blas_link=$(update-alternatives --query libblas.so.3-$triplet 2>/dev/null | awk '/^Value:/ {print $2}' || true)
-blas_link=${blas_link:-$(readlink -f /usr/lib/$triplet/libblas.so.3 || true)}
-if [[ "$blas_link" != *openblas* ]]; then
-  if [[ -e $openblas_dir/libblas.so.3 ]]; then
-    export LD_PRELOAD="$openblas_dir/libblas.so.3 $openblas_dir/liblapack.so.3${LD_PRELOAD:+ $LD_PRELOAD}"
-  else
-    echo "OpenBLAS is not installed (libblas.so.3 -> ${blas_link:-none}): sudo apt-get install libopenblas0-pthread" >&2
-    exit 1
-  fi
-fi
-
-# --- The runner: the CLI's train command, or QdBench --spec.
+find_python json
+require_openblas
 if ! build_log=$(dotnet build "$repo/QuantStudio.Cli/QuantStudio.Cli.csproj" -c Release -nologo -v q 2>&1); then
   echo "$build_log" >&2; echo "building QuantStudio.Cli failed" >&2; exit 1
 fi
 cli=$repo/QuantStudio.Cli/bin/Release/net10.0/quantstudio.dll
-if dotnet "$cli" --help | grep -qE '^[[:space:]]+train[[:space:]]'; then
-  runner="quantstudio train"
-  train() { dotnet "$cli" train --spec "$1" --out "$2"; }
-else
-  if ! build_log=$(dotnet build QdBench/QdBench.csproj -c Release -nologo -v q 2>&1); then
-    echo "$build_log" >&2; echo "building QdBench failed" >&2; exit 1
-  fi
-  runner="QdBench --spec (this CLI has no train command)"
-  train() { dotnet QdBench/bin/Release/net10.0/QdBench.dll --threads "$(nproc)" --spec "$1" --out "$2"; }
-fi
+train() { dotnet "$cli" train --spec "$1" --out "$2"; }
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -105,7 +76,6 @@ field() {  # field <summary.json> <name>
   "$python" -c 'import json, sys; v = json.load(open(sys.argv[1])).get(sys.argv[2]); print("" if v is None else v)' "$1" "$2"
 }
 
-echo "runner: $runner"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 status=0
 IFS=, read -r -a dataset_list <<<"$datasets"
