@@ -65,7 +65,9 @@ public sealed class EvalCommand(DatasetLoadOptions? datasetOptions = null) : ICo
         var data = DatasetRegistry.Load(spec, runSeed, datasetOptions ?? new DatasetLoadOptions());
         DatasetCompatibility.Check(d, data.Info);
         var split = DatasetCompatibility.WithModelNormalization(splitName == "test" ? data.Test : data.Validation, d);
-        var result = ModelEvaluator.Evaluate(loaded.Model, data.CreateEvalLoader(split, batchSize), data.Info.Kind);
+        var result = ModelEvaluator.Evaluate(loaded.Model, data, split, batchSize);
+        if (result.Predictions == 0)
+            throw new InputException($"the {result.Split} split of '{datasetName}' is empty: nothing to evaluate");
 
         WriteJson(stdout, modelPath, d, datasetName, runSeed, result);
         return 0;

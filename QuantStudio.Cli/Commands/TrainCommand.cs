@@ -9,9 +9,10 @@ namespace QuantStudio.Cli.Commands;
 /// `quantstudio train --spec S.json --out DIR [--resume] [--data DIR]`: runs one experiment headless,
 /// with a progress line on stderr, and writes DIR/metrics.jsonl, DIR/summary.json, DIR/model.qsc and
 /// (when it trained one) DIR/teacher.safetensors. Ctrl+C stops after the current step; --resume
-/// continues from the last epoch's checkpoint.
+/// continues from the last epoch's checkpoint. <c>datasetOptions</c> sets what a spec does not
+/// (generated set sizes, text sequence length); the defaults when null.
 /// </summary>
-public sealed class TrainCommand : ICommand
+public sealed class TrainCommand(DatasetLoadOptions? datasetOptions = null) : ICommand
 {
     public const string Usage = "quantstudio train --spec S.json --out DIR [--resume] [--data DIR]";
 
@@ -51,7 +52,7 @@ public sealed class TrainCommand : ICommand
             stderr.WriteLine($"quantstudio train: no checkpoint in '{outDir}' yet: starting from the beginning");
         var progress = new ProgressLine(stderr);
         var events = new RunEventStream([progress], lastSeq: resume ? JsonlEventSink.LastSeq(metrics) : 0);
-        var runner = new ExperimentRunner();
+        var runner = new ExperimentRunner { DataOptions = datasetOptions };
         var dataDir = a.Optional("--data") ?? "data";
 
         using var cancel = new CancellationTokenSource();

@@ -7,22 +7,26 @@ namespace QuantStudio.Core.Evaluation;
 /// <summary>
 /// Accuracy and loss of a classifier, or loss and perplexity of a character model, over a whole
 /// split: fp32 (autocast off), eval mode, no gradients, every batch's tensors freed as it goes.
-/// The trainer and `quantstudio eval` both use it, so their numbers agree.
+/// The trainer (every epoch's validation), the run's summary and `quantstudio eval` all use it, so
+/// their numbers agree.
 /// </summary>
 public static class ModelEvaluator
 {
     /// <summary>The batch size evaluation uses unless told otherwise (the same in the trainer and the CLI).</summary>
     public const int DefaultBatchSize = 256;
 
+    /// <summary>
+    /// Runs <paramref name="model"/> over <paramref name="split"/> in order; the model's training mode is restored afterwards.
+    /// <paramref name="prepareInput"/> turns each batch's input into what the model takes (channels_last images); null passes it as it is.
+    /// An empty split gives no predictions, a NaN loss and no accuracy.
+    /// </summary>
     public static EvaluationResult Evaluate(Module<Tensor, Tensor> model, LoadedDataset data, DataSplit split,
-        int batchSize = DefaultBatchSize, CancellationToken cancellationToken = default) =>
-        Evaluate(model, data.CreateEvalLoader(split, batchSize), data.Info.Kind, cancellationToken);
-
-    /// <summary>Runs <paramref name="model"/> over one epoch of <paramref name="loader"/>; the model's training mode is restored afterwards.</summary>
-    public static EvaluationResult Evaluate(Module<Tensor, Tensor> model, BatchLoader loader, DatasetKind kind, CancellationToken cancellationToken = default)
+        int batchSize = DefaultBatchSize, Func<Tensor, Tensor>? prepareInput = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
-        ArgumentNullException.ThrowIfNull(loader);
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(split);
+        var text = data.Info.Kind == DatasetKind.CharText;
         var wasTraining = model.training;
         model.eval();
         double lossSum = 0;
@@ -31,16 +35,17 @@ public static class ModelEvaluator
         {
             using var noGrad = torch.no_grad();
             using var fp32 = torch.autocast(enabled: false);
-            using var epoch = loader.Epoch(0, cancellationToken: cancellationToken);
+            using var epoch = data.CreateEvalLoader(split, batchSize).Epoch(0, cancellationToken: cancellationToken);
             foreach (var batch in epoch)
             {
                 using (batch)
                 using (torch.NewDisposeScope())
                 {
-                    var output = model.call(batch.Input);
+                    cancellationToken.ThrowIfCancellationRequested();
+                    var output = model.call(prepareInput is null ? batch.Input : prepareInput(batch.Input));
                     // A language model predicts every position: score [N·L, V] against [N·L].
-                    var logits = kind == DatasetKind.CharText ? output.reshape(-1, output.size(-1)) : output;
-                    var target = kind == DatasetKind.CharText ? batch.Target.reshape(-1) : batch.Target;
+                    var logits = text ? output.reshape(-1, output.size(-1)) : output;
+                    var target = text ? batch.Target.reshape(-1) : batch.Target;
                     if (logits.dim() != 2 || logits.size(0) != target.size(0))
                         throw new InvalidOperationException(
                             $"the model's output [{string.Join(", ", output.shape)}] does not match targets [{string.Join(", ", batch.Target.shape)}]");
@@ -55,11 +60,9 @@ public static class ModelEvaluator
         {
             model.train(wasTraining);
         }
-        if (predictions == 0)
-            throw new InvalidOperationException($"the {loader.Split.Name} split is empty: nothing to evaluate");
-        var loss = lossSum / predictions;
-        return kind == DatasetKind.CharText
-            ? new EvaluationResult(loader.Split.Name, examples, predictions, loss, correct, null, Math.Exp(loss))
-            : new EvaluationResult(loader.Split.Name, examples, predictions, loss, correct, (double)correct / predictions, null);
+        var loss = predictions == 0 ? double.NaN : lossSum / predictions;
+        return text
+            ? new EvaluationResult(split.Name, examples, predictions, loss, correct, null, Math.Exp(loss))
+            : new EvaluationResult(split.Name, examples, predictions, loss, correct, predictions == 0 ? null : (double)correct / predictions, null);
     }
 }

@@ -78,11 +78,11 @@ public sealed class ExperimentRunner(ICompressedModelWriter? writer = null) : IE
                 CheckpointPath = checkpointPath, Resume = context.Resume, StepMetricsEvery = StepMetricsEvery, CancellationToken = ct,
             };
 
-            EvalResult? teacherEval = null;
+            EvaluationResult? teacherEval = null;
             if (teacher is not null)
             {
                 PrepareTeacher(teacher, teacherSpec!, spec, data, dir, Options("teacher"), context.Resume, Emit);
-                teacherEval = Evaluator.Evaluate(teacher, data, data.Test, spec.Optimizer.BatchSize, Prepare, ct);
+                teacherEval = ModelEvaluator.Evaluate(teacher, data, data.Test, spec.Optimizer.BatchSize, Prepare, ct);
             }
 
             var teacherLogits = teacher is null ? null : Push(disposables, new TeacherLogits(teacher, data, spec.Optimizer.BatchSize, bf16, Prepare));
@@ -90,7 +90,7 @@ public sealed class ExperimentRunner(ICompressedModelWriter? writer = null) : IE
             var result = new Trainer(data, Options("student"), Emit).Run(method);
 
             var encodings = method.Finish();
-            var studentEval = Evaluator.Evaluate(method.Student, data, data.Test, spec.Optimizer.BatchSize, Prepare, ct);
+            var studentEval = ModelEvaluator.Evaluate(method.Student, data, data.Test, spec.Optimizer.BatchSize, Prepare, ct);
             var views = method.QuantizedWeights();
             foreach (var v in views)
                 Emit(SnapshotReports.Snapshot("final", method.Phases.Sum(p => p.Epochs), v));
@@ -99,7 +99,7 @@ public sealed class ExperimentRunner(ICompressedModelWriter? writer = null) : IE
             // The student as the compressed checkpoint rebuilds it: a plain network holding the dequantized weights.
             using var stored = Build(spec.Student.Arch, shape, spec.Student.Width, spec.Student.Depth, 0, channelsLast);
             LoadStoredWeights(stored, method);
-            var storedEval = Evaluator.Evaluate(stored, data, data.Test, spec.Optimizer.BatchSize, Prepare, ct);
+            var storedEval = ModelEvaluator.Evaluate(stored, data, data.Test, spec.Optimizer.BatchSize, Prepare, ct);
 
             var description = new CompressedModelDescription(spec.Student.Arch, spec.Student.Width, spec.Student.Depth, shape,
                 spec.Dataset.Name, data.Info.Normalization, spec.Quantization, spec.Method)

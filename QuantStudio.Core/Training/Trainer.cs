@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using QuantStudio.Core.Data;
+using QuantStudio.Core.Evaluation;
 using QuantStudio.Core.Experiments;
 using QuantStudio.Torch;
 using QuantStudio.Torch.Modules;
@@ -25,7 +26,7 @@ public sealed record TrainerOptions
     public CancellationToken CancellationToken { get; init; }
 }
 
-public sealed record TrainerResult(EvalResult? LastValidation, long TrainSamples, double TrainSeconds, int Epochs, bool Resumed);
+public sealed record TrainerResult(EvaluationResult? LastValidation, long TrainSamples, double TrainSeconds, int Epochs, bool Resumed);
 
 /// <summary>
 /// The loop every method shares. For each phase of the method: build each trainee's optimizer and
@@ -62,7 +63,7 @@ public sealed class Trainer
         var phases = method.Phases;
         var progress = new TrainingProgress(options.Stage, method.Name, 0, 0, 0, 0, 0);
         SafetensorsContent? restored = null;
-        EvalResult? lastValidation = null;
+        EvaluationResult? lastValidation = null;
         var epochsRun = 0;
         var resumed = false;
         try
@@ -90,7 +91,7 @@ public sealed class Trainer
                         ct.ThrowIfCancellationRequested();
                         var globalEpoch = epochBase + epoch;
                         var (trainLoss, trainAccuracy, samples, seconds) = RunEpoch(method, phase, spec, globalEpoch, trainees, ref progress);
-                        lastValidation = Evaluator.Evaluate(method.Student, data, data.Validation, options.BatchSize, PrepareInput, ct);
+                        lastValidation = ModelEvaluator.Evaluate(method.Student, data, data.Validation, options.BatchSize, PrepareInput, ct);
                         emit(new EpochMetrics(spec.Name, globalEpoch + 1, trainLoss, trainAccuracy, lastValidation.Loss, lastValidation.Accuracy,
                             lastValidation.Perplexity, trainees.Count > 0 ? trainees[0].Optimizer.param_groups[0].lr : 0, seconds));
                         ReportQuantization(method, spec.Name, globalEpoch + 1);

@@ -1,5 +1,6 @@
 using QuantStudio.Core.Checkpoints;
 using QuantStudio.Core.Data;
+using QuantStudio.Core.Evaluation;
 using QuantStudio.Core.Experiments;
 using QuantStudio.Core.Training.Quantizers;
 using QuantStudio.Torch;
@@ -27,8 +28,8 @@ public sealed class PhaseContext(LoadedDataset data, int batchSize, Func<Tensor,
     public Action<RunEvent> Emit { get; } = emit;
 
     /// <summary>Loss and accuracy (or perplexity) of a network on the validation split, in fp32.</summary>
-    public EvalResult EvaluateValidation(Module<Tensor, Tensor> model) =>
-        Evaluator.Evaluate(model, Data, Data.Validation, BatchSize, PrepareInput, cancellationToken);
+    public EvaluationResult EvaluateValidation(Module<Tensor, Tensor> model) =>
+        ModelEvaluator.Evaluate(model, Data, Data.Validation, BatchSize, PrepareInput, cancellationToken);
 
     public LoadedDataset Data { get; } = data;
     public int BatchSize { get; } = batchSize;

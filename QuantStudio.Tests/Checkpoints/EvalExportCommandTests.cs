@@ -8,6 +8,7 @@ using QuantStudio.Core.Models;
 using QuantStudio.Torch;
 using QuantStudio.Torch.Serialization;
 using static QuantStudio.Tests.Checkpoints.CheckpointFixtures;
+using static QuantStudio.Tests.Cli.CommandRuns;
 
 namespace QuantStudio.Tests.Checkpoints;
 
@@ -19,14 +20,6 @@ public sealed class EvalExportCommandTests : IDisposable
     public void Dispose() => Directory.Delete(dir, recursive: true);
 
     private string PathOf(string name) => Path.Combine(dir, name);
-
-    private static (int Code, string Out, string Err) Run(ICommand command, params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var code = command.Run(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
 
     private static EvalCommand Eval() => new(EvaluationTests.SmallShapes);
 

@@ -95,6 +95,28 @@ public sealed class EvaluationTests : IDisposable
     }
 
     [Fact]
+    public void The_input_hook_prepares_every_batch_and_the_model_scores_what_it_returns()
+    {
+        var data = SquareImages.Load(200, 100, 3);
+        using var model = TrainedStudent(data, epochs: 1);
+        var plain = ModelEvaluator.Evaluate(model, data, data.Test, batchSize: 32);
+
+        var calls = 0;
+        var channelsLast = ModelEvaluator.Evaluate(model, data, data.Test, batchSize: 32, x =>
+        {
+            calls++;
+            return x.contiguous(MemoryFormat.ChannelsLast);
+        });
+        Assert.Equal(4, calls);
+        Assert.Equal(plain.Correct, channelsLast.Correct);
+        Assert.Equal(plain.Loss, channelsLast.Loss, 4);
+
+        var blank = ModelEvaluator.Evaluate(model, data, data.Test, batchSize: 32, x => x.mul(0));
+        Assert.Equal(plain.Examples, blank.Examples);
+        Assert.NotEqual(plain.Loss, blank.Loss);
+    }
+
+    [Fact]
     public void Perplexity_is_exp_of_the_mean_per_character_cross_entropy()
     {
         var options = new DatasetLoadOptions { SyntheticTextTrainCharacters = 4000, SyntheticTextTestCharacters = 1000, SequenceLength = 32 };

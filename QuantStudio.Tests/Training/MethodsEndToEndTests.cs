@@ -1,3 +1,4 @@
+using QuantStudio.Core.Evaluation;
 using QuantStudio.Core.Experiments;
 using QuantStudio.Core.Training;
 
@@ -62,7 +63,7 @@ public sealed class MethodsEndToEndTests
         using (var loaded = Core.Checkpoints.CompressedCheckpoint.Load(Path.Combine(dir, ExperimentRunner.ModelFileName)))
         {
             var data = Core.Data.DatasetRegistry.Load(spec.Dataset, spec.Seed, TrainingRuns.SmallShapes);
-            var eval = Evaluator.Evaluate(loaded.Model, data, data.Test, 64, x => x.alias());
+            var eval = ModelEvaluator.Evaluate(loaded.Model, data, data.Test, 64);
             Assert.Equal(summary.StudentCheckpointAccuracy, eval.Accuracy);
             Assert.Equal(new FileInfo(Path.Combine(dir, ExperimentRunner.ModelFileName)).Length, summary.QscBytes);
         }

@@ -1,5 +1,6 @@
 using Xunit.Abstractions;
 using QuantStudio.Core.Data;
+using QuantStudio.Core.Evaluation;
 using QuantStudio.Core.Experiments;
 using QuantStudio.Core.Models;
 using QuantStudio.Core.Training;
@@ -38,7 +39,7 @@ public sealed class PaperClaimsTests : IClassFixture<PaperClaimsTests.Teacher>
             Model = ModelZoo.Create("cifar-student-1", Shape, 0.5).to(MemoryFormat.ChannelsLast);
             using var method = new FullPrecisionMethod(Model, Spec(Methods.FullPrecision, 6).Optimizer, "teacher");
             new Trainer(Dataset, Options("teacher"), _ => { }).Run(method);
-            Accuracy = Evaluator.Evaluate(Model, Dataset, Dataset.Test, 64, x => Trainer.PrepareInput(x, true)).Accuracy!.Value;
+            Accuracy = ModelEvaluator.Evaluate(Model, Dataset, Dataset.Test, 64, x => Trainer.PrepareInput(x, true)).Accuracy!.Value;
         }
 
         public LoadedDataset Dataset { get; }
@@ -71,7 +72,7 @@ public sealed class PaperClaimsTests : IClassFixture<PaperClaimsTests.Teacher>
         var result = new Trainer(data, Options("student"), _ => { }).Run(method);
         method.Finish();
         inspect?.Invoke(method);
-        return (Evaluator.Evaluate(method.Student, data, data.Test, 64, Prepare).Accuracy!.Value, result);
+        return (ModelEvaluator.Evaluate(method.Student, data, data.Test, 64, Prepare).Accuracy!.Value, result);
     }
 
     [Fact]
@@ -90,7 +91,7 @@ public sealed class PaperClaimsTests : IClassFixture<PaperClaimsTests.Teacher>
     public void Differentiable_quantization_improves_on_the_post_training_quantization_it_starts_from()
     {
         var spec = Spec(Methods.DifferentiableQuantization, 2);
-        EvalResult? start = null;
+        EvaluationResult? start = null;
         var (_, result) = Train(spec, (s, t) => new DifferentiableQuantizationMethod(s, t, spec),
             m => start = ((DifferentiableQuantizationMethod)m).StartValidation);
         Assert.NotNull(start);

@@ -1,17 +1,12 @@
 using QuantStudio.Cli.Commands;
+using QuantStudio.Tests.Cli;
 
 namespace QuantStudio.Tests.Training;
 
 [Collection(TrainingCollection.Name)]
 public sealed class TrainCommandTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var code = new TrainCommand().Run(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CommandRuns.Run(new TrainCommand(), args);
 
     [Fact]
     public void A_bad_spec_lists_every_problem_by_field()

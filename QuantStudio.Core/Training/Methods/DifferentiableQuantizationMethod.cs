@@ -1,5 +1,6 @@
 using QuantStudio.Core.Checkpoints;
 using QuantStudio.Core.Data;
+using QuantStudio.Core.Evaluation;
 using QuantStudio.Core.Experiments;
 using QuantStudio.Core.Quantization;
 using QuantStudio.Core.Training.Quantizers;
@@ -69,7 +70,7 @@ public sealed class DifferentiableQuantizationMethod : TrainingMethod
     }
 
     /// <summary>Validation figures of the student with its initial points, before any was learned (null until then, or when resumed past it).</summary>
-    public EvalResult? StartValidation { get; private set; }
+    public EvaluationResult? StartValidation { get; private set; }
 
     private void StartLearningPoints()
     {
