@@ -24,16 +24,16 @@ public sealed partial class StudioBrowserTests
         });
         var downloads = Path.Combine(server.DataDirectory, "browser-downloads");
         using var browser = new HeadlessChromium(downloads);
-        var checkpoint = await Task.Run(() => PresetRunToDownload(server, browser, TimeSpan.FromSeconds(60)));
+        var run = await Task.Run(() => PresetRunToDownload(server, browser, TimeSpan.FromSeconds(60)));
         // The simulated runner writes a placeholder of the packed size; the trainer's checkpoint is checked with quantstudio eval.
-        Assert.Equal("model.qsc", Path.GetFileName(checkpoint));
+        Assert.Equal("model.qsc", Path.GetFileName(run.Checkpoint));
     }
 
     /// <summary>
     /// Runs the offline preset from the form and follows it in the page until its checkpoint is downloaded; returns the
-    /// downloaded file. <paramref name="trainingTimeout"/> bounds the wait for the run to finish.
+    /// run and the downloaded file. <paramref name="trainingTimeout"/> bounds the wait for the run to finish.
     /// </summary>
-    public static string PresetRunToDownload(StudioServer server, HeadlessChromium browser, TimeSpan trainingTimeout)
+    public static PresetDownload PresetRunToDownload(StudioServer server, HeadlessChromium browser, TimeSpan trainingTimeout)
     {
         var driver = browser.Driver;
 
@@ -107,7 +107,7 @@ public sealed partial class StudioBrowserTests
             "const el = document.getElementById('chart-scatter'); return el && el.data && el.data.length ? el.data[0].x.length : 0;"), CultureInfo.InvariantCulture) > 0,
             Short, "the accuracy against size scatter");
         browser.Screenshot(Path.Combine(ScreenshotDirectory, "compare.png"));
-        return downloaded;
+        return new PresetDownload(runId, downloaded);
     }
 
     private static int ChartPoints(HeadlessChromium browser)
@@ -129,3 +129,6 @@ public sealed partial class StudioBrowserTests
     [GeneratedRegex(@"/runs/(\d+)$")]
     private static partial Regex RunUrl();
 }
+
+/// <summary>The run a preset started from the form, and its model.qsc as the browser downloaded it.</summary>
+public sealed record PresetDownload(long RunId, string Checkpoint);
