@@ -115,7 +115,11 @@ public sealed class ComponentTests : BunitContext
         Assert.Equal("2", cut.Find("#layer-bits").TextContent);
         Assert.Equal("16×8", cut.Find("#layer-shape").TextContent);
         Assert.Equal("2", cut.Find("#layer-levels").TextContent);
+        Assert.Equal("train, epoch 2", cut.Find("#layer-snapshot").TextContent);
         Assert.NotNull(cut.Find("#chart-histogram"));
+
+        var final = Render<LayerPanel>(p => p.Add(x => x.Layers, [Snap("conv1.weight", 4) with { Phase = "final" }]));
+        Assert.Equal("after training", final.Find("#layer-snapshot").TextContent);
     }
 
     [Fact]
