@@ -4,6 +4,7 @@
 import { followRun } from "./hub.js";
 import * as charts from "./charts.js";
 import { bytes, ratio, text } from "./format.js";
+import { logLine } from "./logLines.js";
 
 const root = document.getElementById("run-detail");
 const runId = Number(root.dataset.runId);
@@ -17,7 +18,6 @@ const state = {
   phasesStep: [], phasesEpoch: [],
   layers: new Map(),
   compression: null,
-  logs: [],
   status: root.dataset.status,
 };
 let firstFrame = true;
@@ -67,14 +67,12 @@ function apply(e) {
       state.compression = e;
       dirty.compression = true;
       break;
-    case "log":
-      state.logs.push(e);
-      appendLog(e);
-      break;
     case "run_finished": setStatus("finished"); break;
-    case "run_failed": setStatus("failed"); appendLog({ level: "error", message: e.error, time: e.time }); break;
-    case "run_cancelled": setStatus("cancelled"); appendLog({ level: "warning", message: e.reason, time: e.time }); break;
+    case "run_failed": setStatus("failed"); break;
+    case "run_cancelled": setStatus("cancelled"); break;
   }
+  const line = logLine(e);
+  if (line) appendLog(line);
 }
 
 function setStatus(s) {
