@@ -171,4 +171,27 @@ public sealed class ComponentTests : BunitContext
         var panel = Render<LogPanel>(p => p.Add(x => x.Lines, lines.OfType<RunLogLine>().ToList()));
         Assert.Equal(6, panel.FindAll("#log li").Count);
     }
+
+    [Fact]
+    public void The_result_panel_shows_a_finished_runs_accuracies_size_and_time_and_nothing_before()
+    {
+        var summary = new Dictionary<string, double>
+        {
+            ["student_accuracy"] = 0.733, ["student_checkpoint_accuracy"] = 0.733, ["teacher_accuracy"] = 0.8735, ["qsc_bytes"] = 79_831,
+            ["student_params"] = 111_285, ["teacher_params"] = 1_339_705, ["student_latency_ms_batch1"] = 0.4634, ["teacher_latency_ms_batch1"] = 1.1257,
+            ["wall_seconds"] = 125.2, ["train_samples_per_s"] = 1963.6,
+        };
+        var cut = Render<ResultPanel>(p => p.Add(x => x.Summary, summary));
+        Assert.Equal("73.3%", cut.Find("#result-student-accuracy").TextContent);
+        Assert.Equal("73.3%", cut.Find("#result-checkpoint-accuracy").TextContent);
+        Assert.Equal("87.4%", cut.Find("#result-teacher-accuracy").TextContent);
+        Assert.Equal("79.83 kB", cut.Find("#result-qsc").TextContent);
+        Assert.Equal("111,285 · teacher 1,339,705", cut.Find("#result-params").TextContent);
+        Assert.Equal("0.46 ms · teacher 1.13 ms", cut.Find("#result-latency").TextContent);
+        Assert.Equal("2 min 05 s", cut.Find("#result-wall").TextContent);
+        Assert.Equal("1,964 samples/s", cut.Find("#result-throughput").TextContent);
+
+        var training = Render<ResultPanel>(p => p.Add(x => x.Summary, new Dictionary<string, double> { ["val_accuracy"] = 0.5 }));
+        Assert.Empty(training.FindAll("#result-panel"));
+    }
 }
