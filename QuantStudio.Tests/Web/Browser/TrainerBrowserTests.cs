@@ -12,7 +12,7 @@ namespace QuantStudio.Tests.Web.Browser;
 /// The offline preset trained for real (the app's own ExperimentRunner, in this process) and followed in the browser
 /// from the form to the download; the downloaded model.qsc then loads with `quantstudio eval` and scores the
 /// student accuracy the run reported. Runs with the training tests, alone: libtorch's generator and thread count are
-/// process-wide, and the run should have both cores.
+/// process-wide, and the run should have both cores. Screenshots go to screenshots/trainer/ in the test output.
 /// </summary>
 [Collection(TrainingCollection.Name)]
 public sealed class TrainerBrowserTests(ITestOutputHelper output)
@@ -25,7 +25,8 @@ public sealed class TrainerBrowserTests(ITestOutputHelper output)
         var downloads = Path.Combine(server.DataDirectory, "browser-downloads");
         PresetDownload download;
         using (var browser = new HeadlessChromium(downloads))
-            download = await Task.Run(() => StudioBrowserTests.PresetRunToDownload(server, browser, TimeSpan.FromMinutes(6)));
+            download = await Task.Run(() => StudioBrowserTests.PresetRunToDownload(server, browser, TimeSpan.FromMinutes(6),
+                Path.Combine(StudioBrowserTests.ScreenshotDirectory, "trainer")));
         var checkpoint = download.Checkpoint;
 
         var run = await GetRunAsync(server, download.RunId);
