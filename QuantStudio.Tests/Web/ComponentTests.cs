@@ -115,13 +115,17 @@ public sealed class ComponentTests : BunitContext
         Assert.Equal("2", cut.Find("#layer-bits").TextContent);
         Assert.Equal("16×8", cut.Find("#layer-shape").TextContent);
         Assert.Equal("2", cut.Find("#layer-levels").TextContent);
+        Assert.Equal("train, epoch 2", cut.Find("#layer-snapshot").TextContent);
         Assert.NotNull(cut.Find("#chart-histogram"));
+
+        var final = Render<LayerPanel>(p => p.Add(x => x.Layers, [Snap("conv1.weight", 4) with { Phase = "final" }]));
+        Assert.Equal("after training", final.Find("#layer-snapshot").TextContent);
     }
 
     [Fact]
     public void The_log_spec_and_action_panels_render()
     {
-        var log = Render<LogPanel>(p => p.Add(x => x.Messages, [new LogMessage("warning", "lr reduced") { Seq = 4 }]));
+        var log = Render<LogPanel>(p => p.Add(x => x.Lines, [RunLogLine.Of(new LogMessage("Warning", "lr reduced") { Seq = 4 })!]));
         Assert.Equal("log-warning", log.Find("#log li").ClassName);
         Assert.Contains("lr reduced", log.Find("#log li").TextContent);
 
@@ -137,5 +141,57 @@ public sealed class ComponentTests : BunitContext
         Assert.NotNull(interrupted.Find("#action-resume"));
         Assert.NotNull(interrupted.Find("#action-delete"));
         Assert.Empty(interrupted.FindAll("#action-cancel"));
+    }
+
+    [Fact]
+    public void The_log_has_a_line_for_each_milestone_of_a_run_and_none_for_its_steps()
+    {
+        RunEvent[] events =
+        [
+            new RunStarted(Methods.QuantizedDistillation, "shapes", "cifar-teacher", "cifar-student-3", 4, 1_339_705, 111_285, "fp32", 2, "{}"),
+            new PhaseStarted("teacher", 0, 3),
+            new StepMetrics("teacher", 1, 2, 2.3, new Dictionary<string, double>(), 0.05, 1000),
+            new EpochMetrics("teacher", 1, 1.5, 0.4, 1.2, 0.5, null, 0.04, 6.25),
+            new CheckpointSaved("training", "/data/runs/1/checkpoint.safetensors", 1, 448_600),
+            new CheckpointSaved("model", "/data/runs/1/model.qsc", 3, 79_831),
+            new RunFinished(new Dictionary<string, double> { ["wall_seconds"] = 19.85, ["student_accuracy"] = 0.733, ["teacher_accuracy"] = 0.8735 }),
+            new RunFailed("the loss became NaN"),
+        ];
+        var lines = events.Select(RunLogLine.Of).ToList();
+        Assert.Equal("started quantized_distillation on shapes, teacher cifar-teacher (1,339,705 parameters), student cifar-student-3 (111,285 parameters), 4 bits, fp32, 2 threads",
+            lines[0]!.Text);
+        Assert.Equal("phase teacher: 3 epochs", lines[1]!.Text);
+        Assert.Null(lines[2]);
+        Assert.Equal("teacher epoch 1: train loss 1.500, val loss 1.200, val accuracy 50.0% (6.3 s)", lines[3]!.Text);
+        Assert.Null(lines[4]);
+        Assert.Equal("saved model.qsc (79.83 kB)", lines[5]!.Text);
+        Assert.Equal("finished in 19.9 s: student accuracy 73.3% (teacher 87.4%)", lines[6]!.Text);
+        Assert.Equal(("error", "the loss became NaN"), (lines[7]!.Level, lines[7]!.Text));
+
+        var panel = Render<LogPanel>(p => p.Add(x => x.Lines, lines.OfType<RunLogLine>().ToList()));
+        Assert.Equal(6, panel.FindAll("#log li").Count);
+    }
+
+    [Fact]
+    public void The_result_panel_shows_a_finished_runs_accuracies_size_and_time_and_nothing_before()
+    {
+        var summary = new Dictionary<string, double>
+        {
+            ["student_accuracy"] = 0.733, ["student_checkpoint_accuracy"] = 0.733, ["teacher_accuracy"] = 0.8735, ["qsc_bytes"] = 79_831,
+            ["student_params"] = 111_285, ["teacher_params"] = 1_339_705, ["student_latency_ms_batch1"] = 0.4634, ["teacher_latency_ms_batch1"] = 1.1257,
+            ["wall_seconds"] = 125.2, ["train_samples_per_s"] = 1963.6,
+        };
+        var cut = Render<ResultPanel>(p => p.Add(x => x.Summary, summary));
+        Assert.Equal("73.3%", cut.Find("#result-student-accuracy").TextContent);
+        Assert.Equal("73.3%", cut.Find("#result-checkpoint-accuracy").TextContent);
+        Assert.Equal("87.4%", cut.Find("#result-teacher-accuracy").TextContent);
+        Assert.Equal("79.83 kB", cut.Find("#result-qsc").TextContent);
+        Assert.Equal("111,285 · teacher 1,339,705", cut.Find("#result-params").TextContent);
+        Assert.Equal("0.46 ms · teacher 1.13 ms", cut.Find("#result-latency").TextContent);
+        Assert.Equal("2 min 05 s", cut.Find("#result-wall").TextContent);
+        Assert.Equal("1,964 samples/s", cut.Find("#result-throughput").TextContent);
+
+        var training = Render<ResultPanel>(p => p.Add(x => x.Summary, new Dictionary<string, double> { ["val_accuracy"] = 0.5 }));
+        Assert.Empty(training.FindAll("#result-panel"));
     }
 }

@@ -57,7 +57,6 @@ public sealed class SimulatedExperimentRunner(TimeProvider time, IOptions<QuantS
                         spec.Optimizer.Lr, 2.0));
                     foreach (var (name, shape) in Layers)
                         ev.Emit(Snapshot(phase, epoch, name, shape, bits, spec.Quantization.BucketSize, rng));
-                    ev.Emit(new LogMessage("info", $"{phase} epoch {epoch}: val accuracy {acc:P1}"));
                 }
             }
             var report = Report(bits, spec.Quantization.BucketSize);

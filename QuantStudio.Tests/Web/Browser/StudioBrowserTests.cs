@@ -6,7 +6,7 @@ namespace QuantStudio.Tests.Web.Browser;
 
 /// <summary>
 /// The studio in a real browser: the offline preset started from the form trains live on the page (loss chart, layer
-/// histogram), finishes, and its checkpoint downloads. Screenshots go to screenshots/ in the test output.
+/// histogram), finishes, and its checkpoint downloads. Screenshots go to screenshots/simulated/ in the test output.
 /// </summary>
 public sealed partial class StudioBrowserTests
 {
@@ -24,16 +24,17 @@ public sealed partial class StudioBrowserTests
         });
         var downloads = Path.Combine(server.DataDirectory, "browser-downloads");
         using var browser = new HeadlessChromium(downloads);
-        var checkpoint = await Task.Run(() => PresetRunToDownload(server, browser, TimeSpan.FromSeconds(60)));
+        var run = await Task.Run(() => PresetRunToDownload(server, browser, TimeSpan.FromSeconds(60), Path.Combine(ScreenshotDirectory, "simulated")));
         // The simulated runner writes a placeholder of the packed size; the trainer's checkpoint is checked with quantstudio eval.
-        Assert.Equal("model.qsc", Path.GetFileName(checkpoint));
+        Assert.Equal("model.qsc", Path.GetFileName(run.Checkpoint));
     }
 
     /// <summary>
     /// Runs the offline preset from the form and follows it in the page until its checkpoint is downloaded; returns the
-    /// downloaded file. <paramref name="trainingTimeout"/> bounds the wait for the run to finish.
+    /// run and the downloaded file. <paramref name="trainingTimeout"/> bounds the wait for the run to finish; the form, the
+    /// live run, the finished run and the compare page are saved as PNGs in <paramref name="screenshots"/>.
     /// </summary>
-    public static string PresetRunToDownload(StudioServer server, HeadlessChromium browser, TimeSpan trainingTimeout)
+    public static PresetDownload PresetRunToDownload(StudioServer server, HeadlessChromium browser, TimeSpan trainingTimeout, string screenshots)
     {
         var driver = browser.Driver;
 
@@ -41,7 +42,7 @@ public sealed partial class StudioBrowserTests
         driver.Navigate().GoToUrl(new Uri(server.BaseUri, "/new"));
         browser.WaitFor(d => d.FindElement(By.Id("preset-run-shapes-cnn-qd4")).Displayed, Short, "the preset button");
         browser.WaitFor(d => d.FindElement(By.Id("estimate-params")).Text.Length > 0, Short, "the size estimate");
-        browser.Screenshot(Path.Combine(ScreenshotDirectory, "new-experiment-form.png"));
+        browser.Screenshot(Path.Combine(screenshots, "new-experiment-form.png"));
 
         driver.FindElement(By.Id("preset-run-shapes-cnn-qd4")).Click();
         var runUrl = browser.WaitFor(d => RunUrl().Match(d.Url) is { Success: true } m ? m : null, Short, "the run page")!;
@@ -65,14 +66,23 @@ public sealed partial class StudioBrowserTests
         foreach (var chart in new[] { "chart-loss", "chart-lr" })
             Assert.True(AxisCoversData(browser, chart), chart + " shows its latest points");
 
+        // The log tells what the run does: its start and its first phase.
+        Assert.StartsWith("started ", LogLines(browser)[0]);
+        Assert.Contains(LogLines(browser), l => l.StartsWith("phase ", StringComparison.Ordinal));
+
         // The layer histogram: choose the second layer once snapshots have arrived and check the chart shows it.
         var layer = browser.WaitFor(d =>
         {
             var options = d.FindElements(By.CssSelector("#layer-select option"));
             return options.Count >= 2 ? options[1].GetAttribute("value") : null;
         }, trainingTimeout, "layer snapshots in the layer selector")!;
+        // The figures under the histogram appear live, for the layer it shows.
+        var firstShape = browser.WaitFor(d => d.FindElement(By.Id("layer-shape")).Text is { Length: > 0 } t ? t : null, Short, "the first layer's figures");
         driver.FindElement(By.CssSelector($"#layer-select option[value='{layer}']")).Click();
         browser.WaitFor(d => d.FindElement(By.Id("chart-histogram")).GetAttribute("data-layer") == layer, Short, "the histogram of " + layer);
+        Assert.NotEqual(firstShape, driver.FindElement(By.Id("layer-shape")).Text);
+        Assert.Equal("4", driver.FindElement(By.Id("layer-bits")).Text);
+        Assert.Equal("16", driver.FindElement(By.Id("layer-levels")).Text);
         var bars = Convert.ToInt64(browser.Script(
             "const el = document.getElementById('chart-histogram'); return el.data && el.data.length ? el.data[0].y.length : 0;"), CultureInfo.InvariantCulture);
         Assert.True(bars > 0, "the histogram has bars");
@@ -80,7 +90,7 @@ public sealed partial class StudioBrowserTests
             "const el = document.getElementById('chart-histogram'); return (el.layout && el.layout.shapes) ? el.layout.shapes.length : 0;"), CultureInfo.InvariantCulture);
         Assert.Equal(16, levelLines); // 4 bits: 16 quantization levels drawn over the histogram
         // The live screenshot shows the run mid-training with its histogram.
-        browser.Screenshot(Path.Combine(ScreenshotDirectory, "run-live.png"));
+        browser.Screenshot(Path.Combine(screenshots, "run-live.png"));
 
         // Completion: the page reloads itself with the final buttons and downloads.
         var link = browser.WaitFor(d =>
@@ -89,7 +99,10 @@ public sealed partial class StudioBrowserTests
             return found.Count == 1 && d.FindElement(By.Id("run-status")).Text == "finished" ? found[0] : null;
         }, trainingTimeout, "the finished run with its checkpoint download")!;
         Assert.NotEmpty(driver.FindElements(By.CssSelector("#compression-panel dd, #compression-panel td")));
-        browser.Screenshot(Path.Combine(ScreenshotDirectory, "run-finished.png"));
+        Assert.EndsWith("%", driver.FindElement(By.Id("result-student-accuracy")).Text);
+        browser.WaitFor(_ => LogLines(browser).Any(l => l.StartsWith("finished", StringComparison.Ordinal)), Short, "the end of the run in the log");
+        Assert.Contains(LogLines(browser), l => l.StartsWith("saved model.qsc (", StringComparison.Ordinal));
+        browser.Screenshot(Path.Combine(screenshots, "run-finished.png"));
 
         link.Click();
         var downloaded = Path.Combine(browser.DownloadDirectory, "model.qsc");
@@ -106,9 +119,14 @@ public sealed partial class StudioBrowserTests
         browser.WaitFor(d => Convert.ToInt64(browser.Script(
             "const el = document.getElementById('chart-scatter'); return el && el.data && el.data.length ? el.data[0].x.length : 0;"), CultureInfo.InvariantCulture) > 0,
             Short, "the accuracy against size scatter");
-        browser.Screenshot(Path.Combine(ScreenshotDirectory, "compare.png"));
-        return downloaded;
+        browser.Screenshot(Path.Combine(screenshots, "compare.png"));
+        return new PresetDownload(runId, downloaded);
     }
+
+    /// <summary>The log panel's lines without their times.</summary>
+    private static IReadOnlyList<string> LogLines(HeadlessChromium browser) =>
+        ((IEnumerable<object>)browser.Script(
+            "return [...document.querySelectorAll('#log li')].map(li => li.textContent.replace(/^\\S*\\s/, ''));")!).Cast<string>().ToList();
 
     private static int ChartPoints(HeadlessChromium browser)
     {
@@ -129,3 +147,6 @@ public sealed partial class StudioBrowserTests
     [GeneratedRegex(@"/runs/(\d+)$")]
     private static partial Regex RunUrl();
 }
+
+/// <summary>The run a preset started from the form, and its model.qsc as the browser downloaded it.</summary>
+public sealed record PresetDownload(long RunId, string Checkpoint);

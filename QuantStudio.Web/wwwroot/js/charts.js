@@ -5,7 +5,8 @@ const baseLayout = {
   paper_bgcolor: "rgba(0,0,0,0)",
   plot_bgcolor: "rgba(0,0,0,0)",
   font: { size: 12 },
-  legend: { orientation: "h", y: -0.2 },
+  // Below the x axis title (which sits about 0.2 of the plot's height under the axis), not over it.
+  legend: { orientation: "h", x: 0, y: -0.3, yanchor: "top" },
 };
 const config = { responsive: true, displaylogo: false, displayModeBar: false };
 

@@ -1,4 +1,5 @@
-// Compare: validation curves of the chosen runs overlaid, and accuracy against packed size.
+// Compare: the students' validation curves of the chosen runs overlaid (a teacher trained first is left out, so the
+// epochs line up across methods), and accuracy against packed size.
 import * as charts from "./charts.js";
 
 const root = document.getElementById("compare");
@@ -17,18 +18,21 @@ const label = r => `#${r.run.id} ${r.run.name}`;
 const lossTraces = [], accTraces = [];
 let perplexity = false;
 for (const r of runs) {
-  const epochs = r.events.filter(e => e.type === "epoch_metrics");
+  const epochs = r.events.filter(e => e.type === "epoch_metrics" && e.phase !== "teacher");
   const x = epochs.map((_, i) => i + 1);
   lossTraces.push({ name: label(r), x, y: epochs.map(e => e.val_loss), mode: "lines+markers" });
   const ppl = epochs.some(e => e.val_perplexity != null);
   perplexity ||= ppl;
   accTraces.push({ name: label(r), x, y: epochs.map(e => (ppl ? e.val_perplexity : e.val_accuracy)), mode: "lines+markers" });
 }
-charts.newPlot(document.getElementById("chart-compare-loss"), lossTraces, charts.layout("Validation loss", { xaxis: { title: { text: "epoch" } } }));
+charts.newPlot(document.getElementById("chart-compare-loss"), lossTraces,
+  charts.layout("Student validation loss", { xaxis: { title: { text: "student epoch" }, dtick: 1 } }));
 charts.newPlot(document.getElementById("chart-compare-accuracy"), accTraces,
-  charts.layout(perplexity ? "Validation perplexity" : "Validation accuracy", { xaxis: { title: { text: "epoch" } }, yaxis: perplexity ? {} : { tickformat: ".0%" } }));
+  charts.layout(perplexity ? "Student validation perplexity" : "Student validation accuracy",
+    { xaxis: { title: { text: "student epoch" }, dtick: 1 }, yaxis: perplexity ? {} : { tickformat: ".0%" } }));
 
 const points = runs.filter(r => r.run.packed_bytes != null && (r.run.accuracy != null || r.run.perplexity != null));
+const byPerplexity = points.some(r => r.run.accuracy == null);
 charts.newPlot(document.getElementById("chart-scatter"), [{
   type: "scatter", mode: "markers+text", textposition: "top center",
   x: points.map(r => r.run.packed_bytes / 1e6),
@@ -37,6 +41,7 @@ charts.newPlot(document.getElementById("chart-scatter"), [{
   marker: { size: 12 },
 }], charts.layout("Accuracy against packed size", {
   xaxis: { title: { text: "packed MB" }, type: "log" },
-  yaxis: { title: { text: points.some(r => r.run.accuracy == null) ? "perplexity" : "accuracy" } },
+  // Accuracy is a fraction: show it in percent, from 0 to 100% (with room for the labels above the points).
+  yaxis: byPerplexity ? { title: { text: "perplexity" } } : { title: { text: "test accuracy" }, tickformat: ".0%", range: [0, 1.1] },
 }));
 root.dataset.ready = "true";

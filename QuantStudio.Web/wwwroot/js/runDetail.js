@@ -4,6 +4,7 @@
 import { followRun } from "./hub.js";
 import * as charts from "./charts.js";
 import { bytes, ratio, text } from "./format.js";
+import { logLine } from "./logLines.js";
 
 const root = document.getElementById("run-detail");
 const runId = Number(root.dataset.runId);
@@ -17,7 +18,6 @@ const state = {
   phasesStep: [], phasesEpoch: [],
   layers: new Map(),
   compression: null,
-  logs: [],
   status: root.dataset.status,
 };
 let firstFrame = true;
@@ -67,14 +67,12 @@ function apply(e) {
       state.compression = e;
       dirty.compression = true;
       break;
-    case "log":
-      state.logs.push(e);
-      appendLog(e);
-      break;
     case "run_finished": setStatus("finished"); break;
-    case "run_failed": setStatus("failed"); appendLog({ level: "error", message: e.error, time: e.time }); break;
-    case "run_cancelled": setStatus("cancelled"); appendLog({ level: "warning", message: e.reason, time: e.time }); break;
+    case "run_failed": setStatus("failed"); break;
+    case "run_cancelled": setStatus("cancelled"); break;
   }
+  const line = logLine(e);
+  if (line) appendLog(line);
 }
 
 function setStatus(s) {
@@ -139,12 +137,36 @@ function drawHistogram() {
   const centers = counts.map((_, i) => (edges[i] + edges[i + 1]) / 2);
   const widths = counts.map((_, i) => edges[i + 1] - edges[i]);
   const levels = snap.levels || [];
-  const lay = charts.layout(`${snap.layer}: ${snap.bits} bits, ${levels.length} levels (${snap.phase} epoch ${snap.epoch})`, {
+  // The title names the layer; bits, bucket and which snapshot it is are in the figures under the chart.
+  const lay = charts.layout(`${snap.layer}: ${levels.length} levels`, {
     bargap: 0, showlegend: false, xaxis: { title: { text: "weight" } }, yaxis: { title: { text: "count" } },
     shapes: levels.map(v => ({ type: "line", x0: v, x1: v, yref: "paper", y0: 0, y1: 1, line: { color: "#d62728", width: 1 } })),
   });
   charts.react(histEl, [{ type: "bar", x: centers, y: counts, width: widths, marker: { color: "#1f77b4" }, name: "weights" }], lay);
   histEl.dataset.layer = snap.layer;
+  drawLayerFigures(snap);
+}
+
+// The numbers of the layer the histogram shows (the same list LayerPanel.razor renders).
+function drawLayerFigures(snap) {
+  const g = v => String(Number(v.toPrecision(4)));
+  const s = snap.scales || { min: 0, mean: 0, max: 0 };
+  const figures = [
+    ["Shape", snap.shape.join("×"), "layer-shape"],
+    ["Bits", snap.bits, "layer-bits"],
+    ["Bucket", snap.bucket_size ?? "tensor", "layer-bucket"],
+    ["Levels", (snap.levels || []).length, "layer-levels"],
+    ["Scale min / mean / max", `${g(s.min)} / ${g(s.mean)} / ${g(s.max)}`, "layer-scales"],
+    ["Snapshot", snap.phase === "final" ? "after training" : `${snap.phase}, epoch ${snap.epoch}`, "layer-snapshot"],
+  ];
+  let dl = document.getElementById("layer-figures");
+  if (!dl) {
+    dl = document.createElement("dl");
+    dl.className = "figures";
+    dl.id = "layer-figures";
+    document.getElementById("layer-panel").append(dl);
+  }
+  dl.replaceChildren(...figures.flatMap(([k, v, id]) => { const dd = text("dd", String(v)); dd.id = id; return [text("dt", k), dd]; }));
 }
 
 function drawCompression() {
