@@ -116,6 +116,10 @@ public sealed class ProgressLine(TextWriter stderr) : IRunEventSink
             case PhaseStarted p:
                 phase = p.Name;
                 phaseEpochs[p.Name] = p.Epochs;
+                // A new phase has its own model, batches and step count: the previous phase's figures do not apply.
+                lastMetric = "";
+                lastEpoch = -1;
+                stepsPerEpoch = 0;
                 WriteLine($"phase {p.Index + 1}: {p.Name} ({p.Epochs} epochs)");
                 break;
             case StepMetrics m:
@@ -134,7 +138,7 @@ public sealed class ProgressLine(TextWriter stderr) : IRunEventSink
             case EpochMetrics m:
                 // The last step metrics of an epoch come at its last step: that is the epoch's length.
                 stepsPerEpoch = lastInEpoch;
-                lastMetric = m.ValAccuracy is { } acc ? $" acc {acc:P1}" : m.ValPerplexity is { } ppl ? $" ppl {ppl:F2}" : "";
+                lastMetric = m.ValAccuracy is { } acc ? $" val acc {acc:P1}" : m.ValPerplexity is { } ppl ? $" val ppl {ppl:F2}" : "";
                 WriteLine($"{m.Phase} epoch {m.Epoch}: train loss {m.TrainLoss:F4}, val loss {m.ValLoss:F4}{lastMetric} ({m.EpochSeconds:F1} s)");
                 break;
             case LogMessage l:
