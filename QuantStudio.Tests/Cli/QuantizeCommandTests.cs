@@ -14,13 +14,7 @@ public sealed class QuantizeCommandTests : IDisposable
 
     private string PathOf(string name) => Path.Combine(dir, name);
 
-    private static (int Code, string Out, string Err) Run(ICommand command, params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var code = command.Run(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(ICommand command, params string[] args) => CommandRuns.Run(command, args);
 
     private string WriteWeights(string name = "w.safetensors")
     {
