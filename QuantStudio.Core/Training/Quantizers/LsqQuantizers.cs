@@ -186,6 +186,10 @@ public sealed class LsqQuantizers : IDisposable
             return new QuantizedWeightView(weights[i].Name, weights[i].Weight, q.Bits, null, levels, new ScaleStats(s, s, s), Codes(i), 1, 1);
         }).ToList();
 
+    /// <summary>Each layer input's quantizer as it stands (layer, bits, step, sign), for the compressed checkpoint.</summary>
+    public IReadOnlyList<ActivationQuantizer> ActivationQuantizers() =>
+        activations.Select(a => new ActivationQuantizer(a.Name, a.Bits, a.Step.item<float>(), a.Signed)).ToList();
+
     public Dictionary<string, TensorEncoding> Encodings() =>
         Enumerable.Range(0, weights.Count).ToDictionary(i => weights[i].Name, TensorEncoding (i) => new LsqEncoding(weightQuantizers[i].Bits, StepOf(i)));
 
