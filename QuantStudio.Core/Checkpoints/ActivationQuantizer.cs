@@ -1,3 +1,4 @@
+using System.Globalization;
 using QuantStudio.Core.Quantization;
 using QuantStudio.Torch.Modules;
 
@@ -33,7 +34,7 @@ public sealed record ActivationQuantizer(string Layer, int Bits, float Step, boo
             if (q.Bits is < MinBits or > MaxBits)
                 problems.Add($"{Field(i, "bits")}: {q.Bits} bits for layer '{q.Layer}'; allowed {MinBits}..{MaxBits}");
             if (!(q.Step > 0) || !float.IsFinite(q.Step))
-                problems.Add($"{Field(i, "step")}: step {q.Step} for layer '{q.Layer}' is not positive and finite");
+                problems.Add($"{Field(i, "step")}: step {q.Step.ToString(CultureInfo.InvariantCulture)} for layer '{q.Layer}' is not positive and finite");
         }
         return problems;
     }
