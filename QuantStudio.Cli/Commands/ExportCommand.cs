@@ -8,6 +8,8 @@ namespace QuantStudio.Cli.Commands;
 /// `quantstudio export --model M.qsc --format safetensors --out F`: rebuilds the model from a
 /// compressed checkpoint and writes its state_dict — the dequantized weights as float32, integer
 /// buffers as stored — under PyTorch's names, so any safetensors reader can use the result.
+/// Weights only: a QKD / QAT model's activation quantizers have no place in safetensors, so the
+/// exported network computes with full-precision activations (the command says so when it drops them).
 /// </summary>
 public sealed class ExportCommand : ICommand
 {
@@ -16,7 +18,7 @@ public sealed class ExportCommand : ICommand
     private static readonly Dictionary<string, string> Formats = new() { ["safetensors"] = "safetensors" };
 
     public string Name => "export";
-    public string Summary => "write a .qsc model's dequantized weights as safetensors";
+    public string Summary => "write a .qsc model's dequantized weights as safetensors (weights only, no activation quantizers)";
 
     public int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr) =>
         CommandRunner.Guard(Name, stderr, () => Execute(args, stdout));
@@ -42,7 +44,9 @@ public sealed class ExportCommand : ICommand
             ["method"] = d.Method,
             ["dataset"] = d.Dataset,
         });
-        stdout.WriteLine($"wrote {state.Count} tensors of {d.Arch} to {output}");
+        var dropped = d.ActivationQuantizers.Count == 0 ? ""
+            : $" (weights only: its {d.ActivationQuantizers.Count} activation quantizers are not representable in safetensors)";
+        stdout.WriteLine($"wrote {state.Count} tensors of {d.Arch} to {output}{dropped}");
         return 0;
     }
 }

@@ -21,9 +21,15 @@ internal sealed record CheckpointHeader
     public double? ValidationSplit { get; init; }
     public string? Vocabulary { get; init; }
 
+    /// <summary>Left out when there are none, so the files of methods without activation quantization are as before.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public List<ActivationQuantizerJson>? ActivationQuantizers { get; init; }
+
     internal sealed record InputJson(int Channels, int Height, int Width, int Classes);
 
     internal sealed record NormalizationJson(float[] Mean, float[] Std);
+
+    internal sealed record ActivationQuantizerJson(string? Layer, int? Bits, float? Step, bool? Signed);
 
     private static readonly JsonSerializerOptions Options = new()
     {
@@ -47,6 +53,7 @@ internal sealed record CheckpointHeader
         Seed = d.Seed,
         ValidationSplit = d.ValidationSplit,
         Vocabulary = d.Vocabulary,
+        ActivationQuantizers = d.ActivationQuantizers.Count == 0 ? null : [.. d.ActivationQuantizers.Select(q => new ActivationQuantizerJson(q.Layer, q.Bits, q.Step, q.Signed))],
     };
 
     public byte[] ToUtf8() => JsonSerializer.SerializeToUtf8Bytes(this, Options);
@@ -96,6 +103,25 @@ internal sealed record CheckpointHeader
             Seed = Seed,
             ValidationSplit = ValidationSplit,
             Vocabulary = Vocabulary,
+            ActivationQuantizers = ReadActivationQuantizers(),
         };
+    }
+
+    /// <summary>Absent (files written before the field, or without activation quantization), null and [] all mean none.</summary>
+    private List<ActivationQuantizer> ReadActivationQuantizers()
+    {
+        var list = new List<ActivationQuantizer>();
+        var entries = ActivationQuantizers ?? [];
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var e = entries[i] ?? throw new CompressedCheckpointFormatException($"header: activation_quantizers[{i}] is null");
+            CompressedCheckpointFormatException Missing(string field) => new($"header: field 'activation_quantizers[{i}].{field}' is missing");
+            list.Add(new ActivationQuantizer(e.Layer ?? throw Missing("layer"), e.Bits ?? throw Missing("bits"), e.Step ?? throw Missing("step"),
+                e.Signed ?? throw Missing("signed")));
+        }
+        var problems = ActivationQuantizer.Problems(list);
+        if (problems.Count > 0)
+            throw new CompressedCheckpointFormatException($"header: {string.Join("; ", problems)}");
+        return list;
     }
 }

@@ -58,7 +58,8 @@ public static class CompressedCheckpoint
 
     /// <summary>
     /// Reads <paramref name="path"/>, checks magic, version, length and checksum, rebuilds the model
-    /// with <see cref="ModelZoo.Create"/> and loads the dequantized weights. The model is in eval mode.
+    /// with <see cref="ModelZoo.Create"/>, loads the dequantized weights and installs the activation
+    /// quantizers the file names (see <see cref="ActivationQuantizerHooks"/>). The model is in eval mode.
     /// </summary>
     public static LoadedCompressedModel Load(string path)
     {
@@ -81,7 +82,10 @@ public static class CompressedCheckpoint
             CheckMatches(model, weights, d.Arch);
             model.load_state_dict(weights);
             model.eval();
-            return new LoadedCompressedModel(model, d, content.Info);
+            var activations = ActivationQuantizer.Problems(d.ActivationQuantizers, model, d.Arch);
+            if (activations.Count > 0)
+                throw new CompressedCheckpointFormatException(string.Join("; ", activations));
+            return new LoadedCompressedModel(model, d, content.Info, ActivationQuantizerHooks.Install(model, d.ActivationQuantizers, d.Arch));
         }
         catch
         {
@@ -119,6 +123,11 @@ public static class CompressedCheckpoint
             var problems = Mismatches(own, state, d.Arch, "the model");
             if (problems.Count > 0)
                 throw new ArgumentException($"the model does not match its description ({d.Arch}, width {d.Width}, depth {d.Depth}): {string.Join("; ", problems)}", "model");
+            var activations = ActivationQuantizer.Problems(d.ActivationQuantizers);
+            if (activations.Count == 0)
+                activations = ActivationQuantizer.Problems(d.ActivationQuantizers, reference, d.Arch);
+            if (activations.Count > 0)
+                throw new ArgumentException($"description: {string.Join("; ", activations)}", "description");
         }
     }
 

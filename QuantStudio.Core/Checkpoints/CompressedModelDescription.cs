@@ -20,4 +20,10 @@ public sealed record CompressedModelDescription(
 
     /// <summary>A character model's vocabulary in token order; evaluation checks a text dataset against it.</summary>
     public string? Vocabulary { get; init; }
+
+    /// <summary>
+    /// The learned-step quantizers on layer inputs (QKD / QAT with <c>activation_bits</c>); loading installs
+    /// them on the rebuilt model. Empty for methods that keep activations in full precision.
+    /// </summary>
+    public IReadOnlyList<ActivationQuantizer> ActivationQuantizers { get; init; } = [];
 }

@@ -35,6 +35,9 @@ public sealed class LearnedStepQuantizer
         return new LearnedStepQuantizer(bits, 0, (1 << bits) - 1);
     }
 
+    /// <summary>The quantizer of a layer's input: signed like a weight when the input can be negative, unsigned otherwise.</summary>
+    public static LearnedStepQuantizer ForInputs(int bits, bool signed) => signed ? ForWeights(bits) : ForActivations(bits);
+
     /// <summary>g = 1/sqrt(N·Q_P), N the number of values the step quantizes.</summary>
     public double GradScale(long count)
     {
@@ -58,4 +61,17 @@ public sealed class LearnedStepQuantizer
     /// <summary>v̂ with gradients for v (straight-through) and <paramref name="step"/> (scaled by g; default 1/sqrt(numel·Q_P)).</summary>
     public Tensor Forward(Tensor values, Tensor step, double? gradScale = null) =>
         QuantKernels.Lsq(values, step, Qn, Qp, gradScale ?? GradScale(values.numel()));
+
+    /// <summary>
+    /// A layer's input <paramref name="x"/> quantized with <paramref name="step"/>, as QKD and QAT do it: in
+    /// float32 (the fused op's type; under bf16 autocast the layer casts back), the step's gradient scaled by
+    /// the number of values per example, and a channels_last input kept channels_last.
+    /// </summary>
+    public Tensor ForwardInput(Tensor x, Tensor step)
+    {
+        var f = x.dtype == ScalarType.Float32 ? x : x.to_type(ScalarType.Float32);
+        var perExample = Math.Max(1, f.numel() / Math.Max(1, f.size(0)));
+        var y = Forward(f, step, GradScale(perExample));
+        return x.dim() == 4 && x.is_contiguous(MemoryFormat.ChannelsLast) ? y.contiguous(MemoryFormat.ChannelsLast) : y;
+    }
 }

@@ -96,18 +96,22 @@ public sealed class ExperimentRunner(ICompressedModelWriter? writer = null) : IE
                 Emit(SnapshotReports.Snapshot("final", method.Phases.Sum(p => p.Epochs), v));
             var compression = Emit2(SnapshotReports.Compression(method.Student, views));
 
-            // The student as the compressed checkpoint rebuilds it: a plain network holding the dequantized weights.
-            using var stored = Build(spec.Student.Arch, shape, spec.Student.Width, spec.Student.Depth, 0, channelsLast);
-            LoadStoredWeights(stored, method);
-            var storedEval = ModelEvaluator.Evaluate(stored, data, data.Test, spec.Optimizer.BatchSize, Prepare, ct);
-
             var description = new CompressedModelDescription(spec.Student.Arch, spec.Student.Width, spec.Student.Depth, shape,
                 spec.Dataset.Name, data.Info.Normalization, spec.Quantization, spec.Method)
             {
                 Seed = spec.Seed,
                 ValidationSplit = spec.Dataset.ValidationSplit,
                 Vocabulary = data.Info.Vocabulary,
+                ActivationQuantizers = method.ActivationQuantizers(),
             };
+
+            // The student as the compressed checkpoint rebuilds it: a plain network holding the dequantized
+            // weights, with the activation quantizers the file stores.
+            using var stored = Build(spec.Student.Arch, shape, spec.Student.Width, spec.Student.Depth, 0, channelsLast);
+            LoadStoredWeights(stored, method);
+            using var storedActivations = ActivationQuantizerHooks.Install(stored, description.ActivationQuantizers, spec.Student.Arch);
+            var storedEval = ModelEvaluator.Evaluate(stored, data, data.Test, spec.Optimizer.BatchSize, Prepare, ct);
+
             CompressedModelFile file;
             // Saving checks the model against a zoo-built one, which draws from torch's global generator.
             lock (InitLock)

@@ -116,6 +116,9 @@ public abstract class TrainingMethod : IDisposable
     /// <summary>The dequantized value of every quantized weight after <see cref="Finish"/> (caller owns the tensors).</summary>
     public virtual Dictionary<string, Tensor> DequantizedWeights() => [];
 
+    /// <summary>The quantizers on the student's layer inputs after <see cref="Finish"/> (empty when activations stay in full precision).</summary>
+    public virtual IReadOnlyList<ActivationQuantizer> ActivationQuantizers() => [];
+
     protected static Trainee StudentTrainee(Module model, OptimizerSpec optimizer, IEnumerable<Tensor>? quantizerParameters = null)
     {
         var groups = new List<ParamGroupSpec> { new(model.parameters()) };

@@ -140,6 +140,42 @@ public sealed class CorruptFileTests : IDisposable
         Assert.Equal("header: field 'method' is missing", LoadError(Write(Reseal(content))));
     }
 
+    [Theory]
+    // Checked with the description, before any model is built.
+    [InlineData("{\"layer\":\"features.conv2\",\"bits\":9,\"step\":0.1,\"signed\":false}",
+        "header: activation_quantizers[0].bits: 9 bits for layer 'features.conv2'; allowed 2..8")]
+    [InlineData("{\"layer\":\"features.conv2\",\"bits\":4,\"step\":0,\"signed\":false}",
+        "header: activation_quantizers[0].step: step 0 for layer 'features.conv2' is not positive and finite")]
+    [InlineData("{\"layer\":\"features.conv2\",\"bits\":4,\"step\":\"NaN\",\"signed\":false}",
+        "header: activation_quantizers[0].step: step NaN for layer 'features.conv2' is not positive and finite")]
+    [InlineData("{\"layer\":\"features.conv2\",\"bits\":4,\"step\":0.1}", "header: field 'activation_quantizers[0].signed' is missing")]
+    [InlineData("{\"bits\":4,\"step\":0.1,\"signed\":true}", "header: field 'activation_quantizers[0].layer' is missing")]
+    [InlineData("{\"layer\":\"features.conv2\",\"bits\":4,\"step\":0.1,\"signed\":false},{\"layer\":\"features.conv2\",\"bits\":4,\"step\":0.2,\"signed\":false}",
+        "header: activation_quantizers[1].layer: layer 'features.conv2' has more than one activation quantizer")]
+    // Checked on the rebuilt model.
+    [InlineData("{\"layer\":\"features.conv9\",\"bits\":4,\"step\":0.1,\"signed\":false}",
+        "activation_quantizers[0].layer: 'features.conv9' is not a module of lenet5")]
+    [InlineData("{\"layer\":\"features.relu1\",\"bits\":4,\"step\":0.1,\"signed\":false}",
+        "activation_quantizers[0].layer: 'features.relu1' is a ReLU, not a Conv2d or Linear")]
+    public void A_bad_activation_quantizer_is_named_with_its_field(string entries, string message)
+    {
+        var data = File.ReadAllBytes(good);
+        var content = Edit(data, "\"vocabulary\":null", $"\"vocabulary\":null,\"activation_quantizers\":[{entries}]");
+        Assert.Equal(message, LoadError(Write(Reseal(content))));
+    }
+
+    [Fact]
+    public void A_header_without_activation_quantizers_loads_with_none_and_a_good_entry_is_installed()
+    {
+        // The good file was written without activation quantizers, so its header has no such field, like files from before it.
+        Assert.Empty(CompressedCheckpoint.Read(good).Description.ActivationQuantizers);
+        var data = File.ReadAllBytes(good);
+        var content = Edit(data, "\"vocabulary\":null", "\"vocabulary\":null,\"activation_quantizers\":[{\"layer\":\"features.conv2\",\"bits\":4,\"step\":0.1,\"signed\":false}]");
+        using var loaded = CompressedCheckpoint.Load(Write(Reseal(content)));
+        Assert.Equal([new ActivationQuantizer("features.conv2", 4, 0.1f, false)], loaded.Description.ActivationQuantizers);
+        Assert.Equal(1, loaded.ActivationQuantizers.Count);
+    }
+
     [Fact]
     public void A_bad_block_inside_a_sealed_file_names_the_tensor()
     {

@@ -156,6 +156,29 @@ public sealed class EvalExportCommandTests : IDisposable
     }
 
     [Fact]
+    public void Export_says_that_activation_quantizers_are_left_out()
+    {
+        using var model = Create("cifar-student-3", Shapes);
+        var path = PathOf("qat.qsc");
+        CompressedCheckpoint.Save(path, model, new CompressedModelDescription("cifar-student-3", 1, 1, Shapes, "shapes", null,
+                new QuantizationSpec { ActivationBits = 4 }, Methods.Qat)
+            {
+                ActivationQuantizers = [new("features.conv2", 4, 0.05f, false), new("classifier.classifier", 8, 0.01f, false)],
+            },
+            new Dictionary<string, TensorEncoding>());
+        var output = PathOf("qat.safetensors");
+        var (code, stdout, stderr) = Run(new ExportCommand(), "--model", path, "--format", "safetensors", "--out", output);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("weights only: its 2 activation quantizers are not representable in safetensors", stdout);
+        using var exported = Safetensors.Read(output);
+        using var state = model.state_dict();
+        Assert.Equal(state.Keys, exported.Tensors.Keys);
+
+        var (_, plainOut, _) = Run(new ExportCommand(), "--model", SaveStudent().Path, "--out", PathOf("plain.safetensors"));
+        Assert.DoesNotContain("activation quantizers", plainOut);
+    }
+
+    [Fact]
     public void Export_refuses_bad_input()
     {
         var (path, _) = SaveStudent();

@@ -49,9 +49,8 @@ public sealed class MethodsEndToEndTests
                 Assert.Equal(s.HistogramEdges.Length, s.HistogramCounts.Length + 1);
                 Assert.NotEmpty(s.Levels);
             });
-            // Without activation quantization, the network rebuilt from the stored weights is the evaluated student.
-            if (method != Methods.Qat)
-                Assert.Equal(summary.StudentAccuracy, summary.StudentCheckpointAccuracy);
+            // The network rebuilt from the stored weights (and, for QAT, activation quantizers) is the evaluated student.
+            Assert.Equal(summary.StudentAccuracy, summary.StudentCheckpointAccuracy);
         }
         else
         {
@@ -66,6 +65,8 @@ public sealed class MethodsEndToEndTests
             var eval = ModelEvaluator.Evaluate(loaded.Model, data, data.Test, 64);
             Assert.Equal(summary.StudentCheckpointAccuracy, eval.Accuracy);
             Assert.Equal(new FileInfo(Path.Combine(dir, ExperimentRunner.ModelFileName)).Length, summary.QscBytes);
+            // QAT quantizes the input of every conv and linear but the first; the other methods keep activations in full precision.
+            Assert.Equal(method == Methods.Qat ? 5 : 0, loaded.Description.ActivationQuantizers.Count);
         }
         Assert.Contains(events, e => e is CheckpointSaved { Kind: "model" });
 
@@ -95,6 +96,17 @@ public sealed class MethodsEndToEndTests
         Assert.Equal(8, bits[^1]);
         Assert.All(bits.Skip(1).SkipLast(1), b => Assert.Equal(4, b));
         Assert.IsType<RunFinished>(events[^1]);
+
+        // model.qsc holds the activation quantizers too: the checkpoint scores what the trained student scored.
+        var summary = RunSummary.Read(Path.Combine(dir, ExperimentRunner.SummaryFileName));
+        Assert.Equal(summary.StudentAccuracy, summary.StudentCheckpointAccuracy);
+        using var loaded = Core.Checkpoints.CompressedCheckpoint.Load(Path.Combine(dir, ExperimentRunner.ModelFileName));
+        var activations = loaded.Description.ActivationQuantizers;
+        Assert.Equal(["features.conv2", "features.conv3", "features.conv4", "classifier.fc1", "classifier.classifier"], activations.Select(a => a.Layer));
+        // The last layer's input at 8 bits like its weights, the rest at the spec's activation bits.
+        Assert.Equal([4, 4, 4, 4, 8], activations.Select(a => a.Bits));
+        var data = Core.Data.DatasetRegistry.Load(spec.Dataset, spec.Seed, TrainingRuns.SmallShapes);
+        Assert.Equal(summary.StudentCheckpointAccuracy, ModelEvaluator.Evaluate(loaded.Model, data, data.Test, 64).Accuracy);
     }
 
     [Fact]

@@ -62,6 +62,8 @@ public abstract class LsqMethod : TrainingMethod
 
     public override Dictionary<string, Tensor> DequantizedWeights() => Quantizers.Dequantized();
 
+    public override IReadOnlyList<ActivationQuantizer> ActivationQuantizers() => Quantizers.ActivationQuantizers();
+
     public override void Dispose()
     {
         Quantizers.Dispose();

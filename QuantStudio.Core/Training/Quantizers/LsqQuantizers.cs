@@ -19,19 +19,19 @@ public sealed class LsqQuantizers : IDisposable
     private readonly IReadOnlyList<QuantizableWeight> weights;
     private readonly LearnedStepQuantizer[] weightQuantizers;
     private readonly Tensor[] weightSteps;
-    private readonly List<ActivationQuantizer> activations = [];
+    private readonly List<InputQuantizer> activations = [];
     private readonly List<HookHandle> hooks = [];
     private WeightTransformRouter? router;
     private bool calibrating;
 
-    private sealed class ActivationQuantizer(string name, Module<Tensor, Tensor> layer, int bits)
+    private sealed class InputQuantizer(string name, Module<Tensor, Tensor> layer, int bits)
     {
         public string Name { get; } = name;
         public Module<Tensor, Tensor> Layer { get; } = layer;
         public int Bits { get; } = bits;
         /// <summary>Activations after ReLU are unsigned; others (a residual sum, an LSTM output) keep a sign.</summary>
         public bool Signed { get; set; }
-        public LearnedStepQuantizer Quantizer => Signed ? LearnedStepQuantizer.ForWeights(Bits) : LearnedStepQuantizer.ForActivations(Bits);
+        public LearnedStepQuantizer Quantizer => LearnedStepQuantizer.ForInputs(Bits, Signed);
         public Tensor Step { get; set; } = torch.ones([1]).requires_grad_().DetachFromDisposeScope();
     }
 
@@ -48,7 +48,7 @@ public sealed class LsqQuantizers : IDisposable
             for (var i = 1; i < layers.Count; i++)
             {
                 var bits = i == layers.Count - 1 && !spec.QuantizeFirstLast ? EdgeBits : abits;
-                activations.Add(new ActivationQuantizer(layers[i].name, (Module<Tensor, Tensor>)layers[i].module, bits));
+                activations.Add(new InputQuantizer(layers[i].name, (Module<Tensor, Tensor>)layers[i].module, bits));
             }
         }
     }
@@ -73,7 +73,7 @@ public sealed class LsqQuantizers : IDisposable
             using var s = weightQuantizers[i].InitialStep(weights[i].Weight);
             weightSteps[i].copy_(s);
         }
-        var seen = new Dictionary<ActivationQuantizer, (double MeanAbs, bool Negative)>();
+        var seen = new Dictionary<InputQuantizer, (double MeanAbs, bool Negative)>();
         var probes = activations.Select(a => a.Layer.register_forward_pre_hook((_, x) =>
         {
             seen[a] = (x.abs().mean().to_type(ScalarType.Float64).item<double>(), x.min().to_type(ScalarType.Float64).item<double>() < 0);
@@ -117,17 +117,7 @@ public sealed class LsqQuantizers : IDisposable
             hooks.Add(a.Layer.register_forward_pre_hook((_, x) => QuantizeActivation(a, x)));
     }
 
-    private Tensor? QuantizeActivation(ActivationQuantizer a, Tensor x)
-    {
-        if (calibrating)
-            return null;
-        // The fused op takes float32; under bf16 autocast the next layer casts back.
-        var f = x.dtype == ScalarType.Float32 ? x : x.to_type(ScalarType.Float32);
-        var q = a.Quantizer;
-        var perExample = Math.Max(1, f.numel() / Math.Max(1, f.size(0)));
-        var y = q.Forward(f, a.Step, q.GradScale(perExample));
-        return x.dim() == 4 && x.is_contiguous(MemoryFormat.ChannelsLast) ? y.contiguous(MemoryFormat.ChannelsLast) : y;
-    }
+    private Tensor? QuantizeActivation(InputQuantizer a, Tensor x) => calibrating ? null : a.Quantizer.ForwardInput(x, a.Step);
 
     /// <summary>Keeps every step positive after an update (a step at or below zero would divide by zero).</summary>
     public void AfterStep()
@@ -195,6 +185,10 @@ public sealed class LsqQuantizers : IDisposable
             var levels = Enumerable.Range(-q.Qn, q.Qn + q.Qp + 1).Select(k => (double)k * s).ToArray();
             return new QuantizedWeightView(weights[i].Name, weights[i].Weight, q.Bits, null, levels, new ScaleStats(s, s, s), Codes(i), 1, 1);
         }).ToList();
+
+    /// <summary>Each layer input's quantizer as it stands (layer, bits, step, sign), for the compressed checkpoint.</summary>
+    public IReadOnlyList<ActivationQuantizer> ActivationQuantizers() =>
+        activations.Select(a => new ActivationQuantizer(a.Name, a.Bits, a.Step.item<float>(), a.Signed)).ToList();
 
     public Dictionary<string, TensorEncoding> Encodings() =>
         Enumerable.Range(0, weights.Count).ToDictionary(i => weights[i].Name, TensorEncoding (i) => new LsqEncoding(weightQuantizers[i].Bits, StepOf(i)));
