@@ -6,8 +6,8 @@
 # usage: bench/engine/run.sh [--rounds N] [--warmup N] [--steps N] [--threads N] [--batch N] [--configs a,b]
 #                            [--pytorch-retains-memory]
 #
-# Our side calls torch.retain_freed_memory() (glibc keeps freed activations in the process), as a
-# QuantStudio training run does; PyTorch runs with the C library's defaults. With
+# Our side calls torch.retain_freed_memory() (glibc keeps freed activations in the process), as
+# `quantstudio train` does; PyTorch runs with the C library's defaults. With
 # --pytorch-retains-memory the PyTorch process gets the same glibc settings through
 # MALLOC_MMAP_THRESHOLD_ / MALLOC_TRIM_THRESHOLD_, leaving only the binding itself compared.
 #

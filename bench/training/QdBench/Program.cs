@@ -12,9 +12,9 @@
 // epochs (the first included: it pays for the teacher-logit table and the warm-up) and
 // `samples_per_s_after_first=<r>`; details (threads, precision, BLAS) go to stderr.
 //
-// Like a QuantStudio training process, it first calls torch.retain_freed_memory() (glibc keeps
-// freed activations instead of page-faulting them in again every step; see bench/README.md,
-// engine/); --no-retain-memory leaves the C library's defaults.
+// Like `quantstudio train`, it first calls torch.retain_freed_memory() (glibc keeps freed
+// activations instead of page-faulting them in again every step; see bench/README.md, engine/);
+// --no-retain-memory leaves the C library's defaults.
 using System.Globalization;
 using System.Text.Json;
 using QuantStudio.Core.Experiments;
