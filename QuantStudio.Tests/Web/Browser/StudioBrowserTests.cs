@@ -34,7 +34,8 @@ public sealed partial class StudioBrowserTests
     /// run and the downloaded file. <paramref name="trainingTimeout"/> bounds the wait for the run to finish; the form, the
     /// live run, the finished run and the compare page are saved as PNGs in <paramref name="screenshots"/>.
     /// </summary>
-    public static PresetDownload PresetRunToDownload(StudioServer server, HeadlessChromium browser, TimeSpan trainingTimeout, string screenshots)
+    public static PresetDownload PresetRunToDownload(StudioServer server, HeadlessChromium browser, TimeSpan trainingTimeout, string screenshots,
+        bool filesSavedWhileTraining = false)
     {
         var driver = browser.Driver;
 
@@ -76,6 +77,15 @@ public sealed partial class StudioBrowserTests
             var options = d.FindElements(By.CssSelector("#layer-select option"));
             return options.Count >= 2 ? options[1].GetAttribute("value") : null;
         }, trainingTimeout, "layer snapshots in the layer selector")!;
+        // Files saved during the run join the downloads while it trains: by the student's first layer snapshot the
+        // trainer has written the teacher and a training checkpoint (the simulated runner writes only model.qsc, at the end).
+        if (filesSavedWhileTraining)
+        {
+            Assert.Equal("running", driver.FindElement(By.Id("run-status")).Text);
+            foreach (var file in new[] { "teacher-safetensors", "checkpoint-safetensors" })
+                Assert.NotEmpty(driver.FindElements(By.CssSelector($"#live-download-{file} a[href$='{file.Replace('-', '.')}']")));
+            Assert.Empty(driver.FindElements(By.Id("downloads-empty")));
+        }
         // The figures under the histogram appear live, for the layer it shows.
         var firstShape = browser.WaitFor(d => d.FindElement(By.Id("layer-shape")).Text is { Length: > 0 } t ? t : null, Short, "the first layer's figures");
         driver.FindElement(By.CssSelector($"#layer-select option[value='{layer}']")).Click();

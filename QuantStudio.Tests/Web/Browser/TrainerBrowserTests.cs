@@ -26,7 +26,7 @@ public sealed class TrainerBrowserTests(ITestOutputHelper output)
         PresetDownload download;
         using (var browser = new HeadlessChromium(downloads))
             download = await Task.Run(() => StudioBrowserTests.PresetRunToDownload(server, browser, TimeSpan.FromMinutes(6),
-                Path.Combine(StudioBrowserTests.ScreenshotDirectory, "trainer")));
+                Path.Combine(StudioBrowserTests.ScreenshotDirectory, "trainer"), filesSavedWhileTraining: true));
         var checkpoint = download.Checkpoint;
 
         var run = await GetRunAsync(server, download.RunId);

@@ -67,12 +67,36 @@ function apply(e) {
       state.compression = e;
       dirty.compression = true;
       break;
+    case "checkpoint_saved":
+      showDownload(e.file, e.bytes);
+      break;
     case "run_finished": setStatus("finished"); break;
     case "run_failed": setStatus("failed"); break;
     case "run_cancelled": setStatus("cancelled"); break;
   }
   const line = logLine(e);
   if (line) appendLog(line);
+}
+
+// A file the run saves while it trains (its teacher, its training checkpoint, at the end model.qsc) joins the
+// downloads at once, or updates the size shown; the reload at the end lists the run's final files.
+function showDownload(path, size) {
+  const name = path.split(/[\\/]/).pop();
+  const key = name.replaceAll(".", "-");
+  let li = document.getElementById("download-" + key)?.parentElement ?? document.getElementById("live-download-" + key);
+  if (!li) {
+    document.getElementById("downloads-empty")?.remove();
+    const a = document.createElement("a");
+    a.href = `/api/runs/${runId}/artifacts/${encodeURIComponent(name)}`;
+    a.download = "";
+    a.textContent = name;
+    li = document.createElement("li");
+    li.id = "live-download-" + key;
+    li.append(a, " ", text("span", "", "hint"));
+    document.getElementById("downloads").append(li);
+  }
+  const hint = li.querySelector(".hint");
+  if (hint) hint.textContent = bytes(size);
 }
 
 function setStatus(s) {
