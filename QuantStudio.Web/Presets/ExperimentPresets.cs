@@ -25,11 +25,13 @@ public static class ExperimentPresets
                 {
                     Name = "shapes: CNN 4-bit quantized distillation",
                     Dataset = new DatasetSpec { Name = "shapes", Subset = 4000 },
-                    Teacher = new TeacherSpec { Arch = "cifar-teacher", Width = 0.5 },
+                    // 4 teacher + 5 student epochs: ~13 s on an idle 2-core machine, teacher 92.1%, student 89.7%
+                    // (3 + 3 epochs gave 87.4% and 73.3%, the student still climbing).
+                    Teacher = new TeacherSpec { Arch = "cifar-teacher", Width = 0.5, Train = Quick with { Epochs = 4 } },
                     Student = new StudentSpec { Arch = "cifar-student-3" },
                     Method = Methods.QuantizedDistillation,
                     Quantization = new QuantizationSpec { Bits = 4, BucketSize = 256 },
-                    Optimizer = Quick,
+                    Optimizer = Quick with { Epochs = 5 },
                 },
             ]),
         new("mnist-lenet-2bit", "MNIST LeNet at 2 bits: post-training vs quantized distillation",
