@@ -102,6 +102,7 @@ public sealed class ProgressLine(TextWriter stderr) : IRunEventSink
     private long lastInEpoch;
     private int lastEpoch = -1;
     private bool lineOpen;
+    private int phasesSeen;
 
     /// <summary>Steps per epoch, learned from the first epoch (the bar is a count until then).</summary>
     private long stepsPerEpoch;
@@ -120,7 +121,8 @@ public sealed class ProgressLine(TextWriter stderr) : IRunEventSink
                 lastMetric = "";
                 lastEpoch = -1;
                 stepsPerEpoch = 0;
-                WriteLine($"phase {p.Index + 1}: {p.Name} ({p.Epochs} epochs)");
+                // Numbered as the run goes: a teacher trained first has a trainer (and phase indices) of its own.
+                WriteLine($"phase {++phasesSeen}: {p.Name} ({p.Epochs} epochs)");
                 break;
             case StepMetrics m:
                 if (m.Epoch != lastEpoch)
@@ -133,13 +135,13 @@ public sealed class ProgressLine(TextWriter stderr) : IRunEventSink
                 var bar = stepsPerEpoch > 0
                     ? new string('#', (int)(BarWidth * Math.Min(1, (double)inEpoch / stepsPerEpoch))).PadRight(BarWidth, '.')
                     : "";
-                Redraw($"{phase} epoch {m.Epoch} [{bar}] {inEpoch}{(stepsPerEpoch > 0 ? $"/{stepsPerEpoch}" : "")} loss {m.Loss:F4}{lastMetric} {m.SamplesPerSecond:F0} samples/s");
+                Redraw($"{phase} epoch {m.Epoch} [{bar}] {inEpoch}{(stepsPerEpoch > 0 ? $"/{stepsPerEpoch}" : "")} loss {m.Loss:F4}{Figure()} {m.SamplesPerSecond:F0} samples/s");
                 break;
             case EpochMetrics m:
                 // The last step metrics of an epoch come at its last step: that is the epoch's length.
                 stepsPerEpoch = lastInEpoch;
-                lastMetric = m.ValAccuracy is { } acc ? $" val acc {acc:P1}" : m.ValPerplexity is { } ppl ? $" val ppl {ppl:F2}" : "";
-                WriteLine($"{m.Phase} epoch {m.Epoch}: train loss {m.TrainLoss:F4}, val loss {m.ValLoss:F4}{lastMetric} ({m.EpochSeconds:F1} s)");
+                lastMetric = m.ValAccuracy is { } acc ? $"val acc {acc:P1}" : m.ValPerplexity is { } ppl ? $"val ppl {ppl:F2}" : "";
+                WriteLine($"{m.Phase} epoch {m.Epoch}: train loss {m.TrainLoss:F4}, val loss {m.ValLoss:F4}{Figure()} ({m.EpochSeconds:F1} s)");
                 break;
             case LogMessage l:
                 WriteLine($"{l.Level}: {l.Message}");
@@ -149,6 +151,8 @@ public sealed class ProgressLine(TextWriter stderr) : IRunEventSink
                 break;
         }
     }
+
+    private string Figure() => lastMetric.Length > 0 ? ", " + lastMetric : "";
 
     /// <summary>Ends the status line, so what follows starts on a line of its own.</summary>
     public void Finish()

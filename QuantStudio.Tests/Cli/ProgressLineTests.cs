@@ -19,11 +19,14 @@ public class ProgressLineTests
         progress.Emit(Step("teacher", 1, 1, 2.0));
         progress.Emit(Step("teacher", 1, 2, 1.5));
         progress.Emit(new EpochMetrics("teacher", 1, 1.7, null, 1.2, 0.981, null, 0.05, 3));
-        Assert.Contains("val acc 98.1", stderr.ToString());
+        Assert.Contains("teacher epoch 1: train loss 1.7000, val loss 1.2000, val acc 98.1", stderr.ToString());
         progress.Emit(Step("teacher", 1, 3, 1.4)); // a late step still shows the teacher's figure
         Assert.Contains("val acc 98.1", LastRedraw(stderr.ToString()));
 
-        progress.Emit(new PhaseStarted("quantized_distillation", 1, 2));
+        // The student's trainer numbers its phases from 0 again: the line counts phases across the run.
+        progress.Emit(new PhaseStarted("quantized_distillation", 0, 2));
+        Assert.Contains("phase 1: teacher (1 epochs)", stderr.ToString());
+        Assert.Contains("phase 2: quantized_distillation (2 epochs)", stderr.ToString());
         progress.Emit(Step("quantized_distillation", 1, 4, 6.5));
         var line = LastRedraw(stderr.ToString());
         Assert.StartsWith("quantized_distillation epoch 1", line);
