@@ -129,6 +129,14 @@ public sealed partial class StudioBrowserTests
         browser.WaitFor(d => Convert.ToInt64(browser.Script(
             "const el = document.getElementById('chart-scatter'); return el && el.data && el.data.length ? el.data[0].x.length : 0;"), CultureInfo.InvariantCulture) > 0,
             Short, "the accuracy against size scatter");
+        // The size axis is labelled at 1, 2 and 5 times powers of ten around the point, written in full.
+        var ticks = ((IReadOnlyCollection<object>)browser.Script(
+            "return document.getElementById('chart-scatter').layout.xaxis.ticktext;")!).Select(t => double.Parse((string)t, CultureInfo.InvariantCulture)).ToList();
+        Assert.True(ticks.Count >= 2, $"size ticks: {string.Join(", ", ticks)}");
+        Assert.All(ticks, t => Assert.Contains(Math.Round(t / Math.Pow(10, Math.Floor(Math.Log10(t))), 6), new[] { 1.0, 2.0, 5.0 }));
+        var packedMb = Convert.ToDouble(browser.Script(
+            "return document.getElementById('chart-scatter').data[0].x[0];"), CultureInfo.InvariantCulture);
+        Assert.InRange(packedMb, ticks.Min(), ticks.Max());
         browser.Screenshot(Path.Combine(screenshots, "compare.png"));
         return new PresetDownload(runId, downloaded);
     }

@@ -33,6 +33,18 @@ charts.newPlot(document.getElementById("chart-compare-accuracy"), accTraces,
 
 const points = runs.filter(r => r.run.packed_bytes != null && (r.run.accuracy != null || r.run.perplexity != null));
 const byPerplexity = points.some(r => r.run.accuracy == null);
+// A log axis fitted to one or two nearby sizes spans a sliver of a decade and labels it with stray digits: keep at
+// least half a decade either side of the points (the range of a log axis is given in powers of ten).
+const sizes = points.map(r => Math.log10(r.run.packed_bytes / 1e6));
+const sizeRange = sizes.length ? [Math.min(...sizes) - 0.5, Math.max(...sizes) + 0.5] : undefined;
+// Ticks at 1, 2 and 5 times each power of ten in view, written out in full (0.02, 0.05, 0.1).
+const sizeTicks = [];
+if (sizeRange)
+  for (let e = Math.floor(sizeRange[0]); e <= Math.ceil(sizeRange[1]); e++)
+    for (const m of [1, 2, 5]) {
+      const v = m * Math.pow(10, e);
+      if (Math.log10(v) >= sizeRange[0] && Math.log10(v) <= sizeRange[1]) sizeTicks.push(Number(v.toPrecision(1)));
+    }
 charts.newPlot(document.getElementById("chart-scatter"), [{
   type: "scatter", mode: "markers+text", textposition: "top center",
   x: points.map(r => r.run.packed_bytes / 1e6),
@@ -40,7 +52,7 @@ charts.newPlot(document.getElementById("chart-scatter"), [{
   text: points.map(r => `#${r.run.id} ${r.run.bits ?? 32}b`),
   marker: { size: 12 },
 }], charts.layout("Accuracy against packed size", {
-  xaxis: { title: { text: "packed MB" }, type: "log" },
+  xaxis: { title: { text: "packed MB" }, type: "log", range: sizeRange, tickvals: sizeTicks, ticktext: sizeTicks.map(String) },
   // Accuracy is a fraction: show it in percent, from 0 to 100% (with room for the labels above the points).
   yaxis: byPerplexity ? { title: { text: "perplexity" } } : { title: { text: "test accuracy" }, tickformat: ".0%", range: [0, 1.1] },
 }));
