@@ -149,16 +149,6 @@ public class TensorBasicsTests
         var available = torch.cuda.is_available();
         Assert.Equal(available, torch.cuda.device_count() > 0);
     }
-
-    [Fact]
-    public void Thread_count_can_be_set_and_read_back()
-    {
-        var before = torch.get_num_threads();
-        torch.set_num_threads(2);
-        Assert.Equal(2, torch.get_num_threads());
-        torch.set_num_threads(before);
-        Assert.Throws<ArgumentOutOfRangeException>(() => torch.set_num_threads(0));
-    }
 }
 
 public class IntegralArithmeticTests
