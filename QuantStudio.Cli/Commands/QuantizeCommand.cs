@@ -58,7 +58,7 @@ public sealed class QuantizeCommand : ICommand
                 if (!tensor.dtype.IsFloatingPoint())
                 {
                     // Integer buffers (step counters, indices) are kept as they are.
-                    blocks.Add(new RawBlock(name, tensor.shape, tensor.dtype, RawTensorBytes.RawBytes(tensor)));
+                    blocks.Add(RawBlock.Of(name, tensor));
                     dequantized.Add(name, tensor.alias());
                     continue;
                 }

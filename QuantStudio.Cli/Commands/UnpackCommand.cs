@@ -46,7 +46,7 @@ public sealed class UnpackCommand : ICommand
             tensors.Add(block.Name, block switch
             {
                 QuantizedBlock q => q.DequantizeTensor(),
-                RawBlock r => RawTensorBytes.FromRawBytes(r.Data, r.DType, r.Shape),
+                RawBlock r => r.ToTensor(),
                 _ => throw new InputException($"tensor '{block.Name}': unsupported block"),
             });
         }

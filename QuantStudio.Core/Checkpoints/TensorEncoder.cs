@@ -15,12 +15,12 @@ internal static class TensorEncoder
         {
             if (encoding is not (null or FullPrecisionEncoding))
                 throw new ArgumentException($"tensor '{name}' holds {value.dtype} values and cannot be quantized; integer buffers are stored as they are", nameof(encoding));
-            return new RawBlock(name, value.shape, value.dtype, TensorBytes.Of(value));
+            return RawBlock.Of(name, value);
         }
 
         var fp32 = value.to_type(ScalarType.Float32);
         if (encoding is null or FullPrecisionEncoding)
-            return new RawBlock(name, fp32.shape, ScalarType.Float32, TensorBytes.Of(fp32));
+            return RawBlock.Of(name, fp32);
 
         RequireFinite(name, fp32);
         var codes = policy switch
@@ -69,9 +69,21 @@ internal static class TensorEncoder
         QuantizedBlock q => q.DequantizeTensor(),
         PointsBlock p => torch.tensor(p.Dequantize(), p.Shape),
         LsqBlock l => torch.tensor(l.Dequantize(), l.Shape),
-        RawBlock r => TensorBytes.ToTensor(r.Data, r.DType, r.Shape),
+        RawBlock r => RawTensor(r),
         _ => throw new CompressedCheckpointFormatException($"tensor '{block.Name}': unsupported block {block.GetType().Name}"),
     };
+
+    private static Tensor RawTensor(RawBlock r)
+    {
+        try
+        {
+            return r.ToTensor();
+        }
+        catch (QswFormatException e)
+        {
+            throw new CompressedCheckpointFormatException(e.Message, e);
+        }
+    }
 
     private static QuantizerSettings Settings(string name, UniformEncoding u)
     {

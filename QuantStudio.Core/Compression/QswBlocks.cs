@@ -198,6 +198,12 @@ public sealed class RawBlock : QswBlock
     public ScalarType DType { get; }
     public byte[] Data { get; }
 
+    /// <summary>The block holding <paramref name="tensor"/>'s elements as they are (floating point, integer or bool).</summary>
+    public static RawBlock Of(string name, Tensor tensor) => new(name, tensor.shape, tensor.dtype, TensorBytes.Of(tensor));
+
+    /// <summary>The stored tensor; <see cref="QswFormatException"/> for a dtype this build cannot rebuild.</summary>
+    public Tensor ToTensor() => TensorBytes.ToTensor(Data, DType, Shape);
+
     protected override byte Kind => KindRaw;
     protected override long BodySize => 1 + 8 + Data.LongLength;
 

@@ -1,9 +1,9 @@
 using System.Runtime.InteropServices;
 using QuantStudio.Torch;
 
-namespace QuantStudio.Core.Checkpoints;
+namespace QuantStudio.Core.Compression;
 
-/// <summary>Tensors to and from their raw little-endian element bytes, for the blocks that store tensors as they are.</summary>
+/// <summary>Tensors to and from their raw little-endian element bytes, for <see cref="RawBlock"/>.</summary>
 internal static class TensorBytes
 {
     public static byte[] Of(Tensor t) => t.dtype switch
@@ -29,7 +29,7 @@ internal static class TensorBytes
         ScalarType.Int8 => torch.tensor(MemoryMarshal.Cast<byte, sbyte>(data), shape),
         ScalarType.Byte => torch.tensor((ReadOnlySpan<byte>)data, shape),
         ScalarType.Bool => torch.tensor(MemoryMarshal.Cast<byte, bool>(data), shape),
-        _ => throw new CompressedCheckpointFormatException($"tensors of dtype {dtype} are not supported"),
+        _ => throw new QswFormatException($"tensors of dtype {dtype} are not supported"),
     };
 
     private static byte[] AsBytes<T>(T[] values) where T : unmanaged => MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
