@@ -107,12 +107,7 @@ public sealed class LsqQuantizers : IDisposable
     {
         if (router is not null)
             return;
-        router = new WeightTransformRouter();
-        for (var i = 0; i < weights.Count; i++)
-        {
-            var index = i;
-            router.Route(weights[i], w => weightQuantizers[index].Forward(w, weightSteps[index]));
-        }
+        router = WeightTransformRouter.For(weights, (w, i) => weightQuantizers[i].Forward(w, weightSteps[i]));
         foreach (var a in activations)
             hooks.Add(a.Layer.register_forward_pre_hook((_, x) => QuantizeActivation(a, x)));
     }

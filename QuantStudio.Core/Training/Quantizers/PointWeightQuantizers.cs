@@ -64,12 +64,7 @@ public sealed class PointWeightQuantizers : IDisposable
     {
         if (router is not null)
             return;
-        router = new WeightTransformRouter();
-        for (var i = 0; i < weights.Count; i++)
-        {
-            var index = i;
-            router.Route(weights[i], w => Transform(w, index));
-        }
+        router = WeightTransformRouter.For(weights, Transform);
     }
 
     private Cached State(int i)

@@ -44,7 +44,19 @@ public sealed class WeightTransformRouter : IDisposable
     private readonly Dictionary<Tensor, Func<Tensor, Tensor>> routes = new(ReferenceEqualityComparer.Instance);
     private readonly List<IWeightTransformable> layers = [];
 
-    public void Route(QuantizableWeight weight, Func<Tensor, Tensor> transform)
+    /// <summary>A router that sends weight i of <paramref name="weights"/> through <c>transform(w, i)</c>.</summary>
+    public static WeightTransformRouter For(IReadOnlyList<QuantizableWeight> weights, Func<Tensor, int, Tensor> transform)
+    {
+        var router = new WeightTransformRouter();
+        for (var i = 0; i < weights.Count; i++)
+        {
+            var index = i;
+            router.Route(weights[i], w => transform(w, index));
+        }
+        return router;
+    }
+
+    private void Route(QuantizableWeight weight, Func<Tensor, Tensor> transform)
     {
         routes[weight.Weight] = transform;
         var layer = (IWeightTransformable)weight.Layer;

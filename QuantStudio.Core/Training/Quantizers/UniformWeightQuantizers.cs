@@ -40,12 +40,7 @@ public sealed class UniformWeightQuantizers : IDisposable
     {
         if (router is not null)
             return;
-        router = new WeightTransformRouter();
-        for (var i = 0; i < weights.Count; i++)
-        {
-            var index = i;
-            router.Route(weights[i], w => Transform(w, index));
-        }
+        router = WeightTransformRouter.For(weights, Transform);
     }
 
     public void Remove()
