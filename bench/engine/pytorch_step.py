@@ -8,12 +8,16 @@ One step = forward, cross-entropy, backward, SGD (momentum 0.9) on random 3x32x3
 Prints one line per configuration: `<config> samples_per_s=<value>`.
 """
 import argparse
+import os
 import sys
 import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from blas import loaded_blas  # noqa: E402
 
 
 class Student(nn.Module):
@@ -83,17 +87,6 @@ def main():
         print(f"{config} samples_per_s={run(config, a.batch, a.warmup, a.steps):.1f}", flush=True)
     print(f"pytorch {torch.__version__}, intra-op threads {torch.get_num_threads()}", file=sys.stderr)
     print("blas: " + ", ".join(loaded_blas()), file=sys.stderr)
-
-
-def loaded_blas():
-    """The BLAS shared objects mapped into this process (what libblas.so.3 resolved to)."""
-    seen = []
-    with open("/proc/self/maps") as maps:
-        for line in maps:
-            fields = line.split()
-            if len(fields) >= 6 and "blas" in fields[5].lower() and fields[5] not in seen:
-                seen.append(fields[5])
-    return seen
 
 
 if __name__ == "__main__":

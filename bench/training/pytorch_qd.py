@@ -34,6 +34,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from blas import loaded_blas  # noqa: E402
+
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR10_STD = (0.2470, 0.2435, 0.2616)
 
@@ -236,17 +239,6 @@ def main():
     print(f"pytorch {torch.__version__}, intra-op threads {torch.get_num_threads()}, precision {a.precision}, "
           f"channels_last {a.channels_last}, augment {a.augment}, train examples {len(train)}", file=sys.stderr)
     print("blas: " + ", ".join(loaded_blas()), file=sys.stderr)
-
-
-def loaded_blas():
-    """The BLAS shared objects mapped into this process (what libblas.so.3 resolved to)."""
-    seen = []
-    with open("/proc/self/maps") as maps:
-        for line in maps:
-            fields = line.split()
-            if len(fields) >= 6 and "blas" in fields[5].lower() and fields[5] not in seen:
-                seen.append(fields[5])
-    return seen
 
 
 if __name__ == "__main__":
