@@ -94,7 +94,8 @@ public sealed class ExperimentRunner(ICompressedModelWriter? writer = null) : IE
             var views = method.QuantizedWeights();
             foreach (var v in views)
                 Emit(SnapshotReports.Snapshot("final", method.Phases.Sum(p => p.Epochs), v));
-            var compression = Emit2(SnapshotReports.Compression(method.Student, views));
+            var compression = SnapshotReports.Compression(method.Student, views);
+            Emit(compression);
 
             var description = new CompressedModelDescription(spec.Student.Arch, spec.Student.Width, spec.Student.Depth, shape,
                 spec.Dataset.Name, data.Info.Normalization, spec.Quantization, spec.Method)
@@ -116,7 +117,6 @@ public sealed class ExperimentRunner(ICompressedModelWriter? writer = null) : IE
             // Saving checks the model against a zoo-built one, which draws from torch's global generator.
             lock (InitLock)
                 file = writer.Write(Path.Combine(dir, ModelFileName), method.Student, description, encodings);
-            long? qscBytes = file.FileBytes;
             Emit(new CheckpointSaved("model", file.Path, result.Epochs, file.FileBytes));
 
             var summary = new RunSummary
@@ -135,7 +135,7 @@ public sealed class ExperimentRunner(ICompressedModelWriter? writer = null) : IE
                 PackedBytes = compression.PackedBytes,
                 HuffmanBytes = compression.HuffmanBytes,
                 CompressionRatio = compression.CompressionRatio,
-                QscBytes = qscBytes,
+                QscBytes = file.FileBytes,
                 StudentParams = studentStats.Parameters,
                 TeacherParams = teacherStats?.Parameters ?? 0,
                 StudentFlops = studentStats.Flops,
@@ -152,12 +152,6 @@ public sealed class ExperimentRunner(ICompressedModelWriter? writer = null) : IE
             File.WriteAllText(summaryPath + ".tmp", summary.ToJson());
             File.Move(summaryPath + ".tmp", summaryPath, overwrite: true);
             Emit(new RunFinished(summary.Numbers()));
-
-            CompressionReport Emit2(CompressionReport r)
-            {
-                Emit(r);
-                return r;
-            }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
