@@ -26,10 +26,10 @@ if (command is null)
     return 2;
 }
 // libtorch in a host process may start with one intra-op thread; use the machine.
-QuantStudio.Torch.torch.set_num_threads(Environment.ProcessorCount);
+TorchSharp.torch.set_num_threads(Environment.ProcessorCount);
 // A training process keeps the activations it frees for the next step instead of handing them back to
 // the kernel and page-faulting them in again (see bench/README.md, engine/). The web app, a long-lived
 // server, keeps the C library's defaults.
 if (command is TrainCommand)
-    QuantStudio.Torch.torch.retain_freed_memory();
+    QuantStudio.Core.Engine.NativeMemory.RetainFreedMemory();
 return command.Run(args[1..], Console.Out, Console.Error);

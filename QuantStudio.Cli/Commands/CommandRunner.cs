@@ -1,7 +1,8 @@
 using QuantStudio.Cli.CommandLine;
 using QuantStudio.Core.Compression;
-using QuantStudio.Torch;
-using QuantStudio.Torch.Serialization;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace QuantStudio.Cli.Commands;
 
@@ -22,7 +23,7 @@ public static class CommandRunner
             return Fail(stderr, command, e.Message, ExitUsageError);
         }
         catch (Exception e) when (e is InputException or SafetensorsFormatException or QswFormatException or FileNotFoundException
-                                      or DirectoryNotFoundException or UnauthorizedAccessException or IOException or TorchException or ArgumentException)
+                                      or DirectoryNotFoundException or UnauthorizedAccessException or IOException or System.Runtime.InteropServices.ExternalException or ArgumentException)
         {
             return Fail(stderr, command, e.Message, ExitInputError);
         }

@@ -1,6 +1,6 @@
 using System.Globalization;
 using QuantStudio.Cli.CommandLine;
-using QuantStudio.Torch.Serialization;
+using QuantStudio.Core.Engine;
 
 namespace QuantStudio.Cli.Commands;
 
@@ -33,7 +33,7 @@ public sealed class ExportCommand : ICommand
         var output = a.Required("--out");
 
         using var loaded = CheckpointInput.Load(modelPath);
-        using var state = loaded.Model.state_dict();
+        using var state = loaded.Model.StateDictOf();
         var d = loaded.Description;
         Safetensors.Save(output, state, new Dictionary<string, string>
         {

@@ -1,4 +1,6 @@
-using QuantStudio.Torch;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace QuantStudio.Cli.Commands;
 
@@ -10,7 +12,7 @@ public sealed class InfoCommand : ICommand
 
     public int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
     {
-        stdout.WriteLine($"libtorch {torch.version}, threads {torch.get_num_threads()}, cuda {torch.cuda.is_available()}, native bf16 {CpuFeatures.HasNativeBf16}");
+        stdout.WriteLine($"TorchSharp {typeof(torch).Assembly.GetName().Version}, libtorch {torch.__version__}, threads {torch.get_num_threads()}, cuda {torch.cuda.is_available()}");
         return 0;
     }
 }

@@ -2,8 +2,9 @@ using System.Text.Json;
 using QuantStudio.Cli.CommandLine;
 using QuantStudio.Core.Compression;
 using QuantStudio.Core.Quantization;
-using QuantStudio.Torch;
-using QuantStudio.Torch.Serialization;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace QuantStudio.Cli.Commands;
 
@@ -25,10 +26,10 @@ public sealed class QuantizeCommand : ICommand
         ["absmax"] = QuantizationScheme.AbsMax,
     };
 
-    private static readonly Dictionary<string, RoundingMode> Roundings = new()
+    private static readonly Dictionary<string, Core.Quantization.RoundingMode> Roundings = new()
     {
-        ["deterministic"] = RoundingMode.Deterministic,
-        ["stochastic"] = RoundingMode.Stochastic,
+        ["deterministic"] = Core.Quantization.RoundingMode.Deterministic,
+        ["stochastic"] = Core.Quantization.RoundingMode.Stochastic,
     };
 
     public string Name => "quantize";
@@ -90,7 +91,7 @@ public sealed class QuantizeCommand : ICommand
         var scheme = a.Choice("--scheme", Schemes, QuantizationScheme.Uniform);
         if (scheme == QuantizationScheme.AbsMax && bits < 2)
             throw new UsageException("--bits must be in 2..8 with --scheme absmax (one bit goes to the sign)");
-        var rounding = a.Choice("--rounding", Roundings, RoundingMode.Deterministic);
+        var rounding = a.Choice("--rounding", Roundings, Core.Quantization.RoundingMode.Deterministic);
         var seed = a.UInt64("--seed", 0);
         return new QuantizerSettings(bits, bucket, scheme, rounding, seed);
     }
@@ -112,7 +113,7 @@ public sealed class QuantizeCommand : ICommand
     private static void RequireFinite(string name, Tensor tensor)
     {
         using var scope = torch.NewDisposeScope();
-        var bad = tensor.isfinite().logical_not().to_type(ScalarType.Int64).sum().item<long>();
+        var bad = tensor.isfinite().logical_not().to_type(ScalarType.Int64).sum().AsInt64();
         if (bad > 0)
             throw new InputException($"tensor '{name}' holds {bad} NaN or Inf value{(bad == 1 ? "" : "s")}; quantization needs finite weights");
     }
@@ -131,7 +132,7 @@ public sealed class QuantizeCommand : ICommand
             else
                 w.WriteString("bucket", "none");
             w.WriteString("scheme", settings.Scheme == QuantizationScheme.Uniform ? "uniform" : "absmax");
-            w.WriteString("rounding", settings.Rounding == RoundingMode.Deterministic ? "deterministic" : "stochastic");
+            w.WriteString("rounding", settings.Rounding == Core.Quantization.RoundingMode.Deterministic ? "deterministic" : "stochastic");
             w.WriteStartObject("tensors");
             foreach (var b in quantized)
             {

@@ -1,7 +1,8 @@
 using QuantStudio.Cli.CommandLine;
 using QuantStudio.Core.Compression;
-using QuantStudio.Torch;
-using QuantStudio.Torch.Serialization;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace QuantStudio.Cli.Commands;
 

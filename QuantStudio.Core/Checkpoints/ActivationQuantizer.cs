@@ -1,6 +1,11 @@
 using System.Globalization;
 using QuantStudio.Core.Quantization;
-using QuantStudio.Torch.Modules;
+using QuantStudio.Core.Engine;
+using QuantStudio.Core.Models.Layers;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
 
 namespace QuantStudio.Core.Checkpoints;
 
@@ -49,7 +54,7 @@ public sealed record ActivationQuantizer(string Layer, int Bits, float Step, boo
             var layer = quantizers[i].Layer;
             if (!modules.TryGetValue(layer, out var module))
                 problems.Add($"{Field(i, "layer")}: '{layer}' is not a module of {arch}");
-            else if (module is not (Conv2d or Linear))
+            else if (module is not (TransformableConv2d or TransformableLinear))
                 problems.Add($"{Field(i, "layer")}: '{layer}' is a {module.GetType().Name}, not a Conv2d or Linear");
         }
         return problems;

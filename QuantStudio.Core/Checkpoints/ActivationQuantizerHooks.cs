@@ -1,5 +1,9 @@
-using QuantStudio.Torch;
-using QuantStudio.Torch.Modules;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
+using QuantStudio.Core.Models.Layers;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace QuantStudio.Core.Checkpoints;
 
@@ -37,7 +41,7 @@ public sealed class ActivationQuantizerHooks : IDisposable
             // The step lives as long as the hook that reads it: out of any dispose scope the caller has open.
             var step = torch.full([1], q.Step, ScalarType.Float32).DetachFromDisposeScope();
             hooks.steps.Add(step);
-            hooks.handles.Add(((Module<Tensor, Tensor>)layers[q.Layer]).register_forward_pre_hook((_, x) => quantizer.ForwardInput(x, step)));
+            hooks.handles.Add(((Module<Tensor, Tensor>)layers[q.Layer]).AddInputTransform(x => quantizer.ForwardInput(x, step)));
         }
         return hooks;
     }

@@ -1,7 +1,11 @@
 using QuantStudio.Core.Compression;
 using QuantStudio.Core.Models;
-using QuantStudio.Torch;
-using QuantStudio.Torch.Modules;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
+using QuantStudio.Core.Models.Layers;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace QuantStudio.Core.Checkpoints;
 
@@ -36,7 +40,7 @@ public static class CompressedCheckpoint
         if (!ModelZoo.IsKnown(description.Arch))
             throw new ArgumentException($"description.Arch: unknown architecture '{description.Arch}'; known: {string.Join(", ", ModelZoo.Names)}, wrn-D-K", nameof(description));
 
-        using var state = model.state_dict();
+        using var state = model.StateDictOf();
         RequireRebuildable(state, description);
         var unknown = encodings.Keys.Where(k => !state.ContainsKey(k)).ToList();
         if (unknown.Count > 0)
@@ -80,7 +84,7 @@ public static class CompressedCheckpoint
         {
             using var weights = content.Dequantize();
             CheckMatches(model, weights, d.Arch);
-            model.load_state_dict(weights);
+            model.LoadStateDictChecked(weights);
             model.eval();
             var activations = ActivationQuantizer.Problems(d.ActivationQuantizers, model, d.Arch);
             if (activations.Count > 0)
@@ -118,7 +122,7 @@ public static class CompressedCheckpoint
             throw new ArgumentException($"description: cannot build '{d.Arch}' for input {Describe(d.Input)}: {e.Message}", nameof(d), e);
         }
         using (reference)
-        using (var own = reference.state_dict())
+        using (var own = reference.StateDictOf())
         {
             var problems = Mismatches(own, state, d.Arch, "the model");
             if (problems.Count > 0)
@@ -133,7 +137,7 @@ public static class CompressedCheckpoint
 
     private static void CheckMatches(Module model, StateDict weights, string arch)
     {
-        using var own = model.state_dict();
+        using var own = model.StateDictOf();
         var problems = Mismatches(own, weights, arch, "the file");
         if (problems.Count > 0)
             throw new CompressedCheckpointFormatException(string.Join("; ", problems));

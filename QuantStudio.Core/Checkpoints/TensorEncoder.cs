@@ -1,6 +1,8 @@
 using QuantStudio.Core.Compression;
 using QuantStudio.Core.Quantization;
-using QuantStudio.Torch;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace QuantStudio.Core.Checkpoints;
 
@@ -47,7 +49,7 @@ internal static class TensorEncoder
                 {
                     throw new ArgumentException($"tensor '{name}': {e.Message}", nameof(encoding), e);
                 }
-                var (_, pointCodes, alpha, beta) = quantizer.Quantize(fp32.data<float>());
+                var (_, pointCodes, alpha, beta) = quantizer.Quantize(fp32.data<float>().ToArray());
                 return new PointsBlock(name, fp32.shape, [.. p.Points!], p.BucketSize, alpha, beta, pointCodes, codes);
             }
             case LsqEncoding l:
@@ -56,7 +58,7 @@ internal static class TensorEncoder
                     throw new ArgumentOutOfRangeException(nameof(encoding), l.Bits, $"tensor '{name}': LSQ weights need bits in 2..8");
                 if (!(l.Step > 0) || !float.IsFinite(l.Step))
                     throw new ArgumentOutOfRangeException(nameof(encoding), l.Step, $"tensor '{name}': the LSQ step must be positive and finite");
-                return new LsqBlock(name, fp32.shape, l.Bits, l.Step, LsqBlock.Encode(fp32.data<float>(), l.Bits, l.Step), codes);
+                return new LsqBlock(name, fp32.shape, l.Bits, l.Step, LsqBlock.Encode(fp32.data<float>().ToArray(), l.Bits, l.Step), codes);
             }
             default:
                 throw new ArgumentException($"tensor '{name}': unsupported encoding {encoding.GetType().Name}", nameof(encoding));
@@ -95,7 +97,7 @@ internal static class TensorEncoder
         };
         try
         {
-            return new QuantizerSettings(u.Bits, u.BucketSize, scheme, RoundingMode.Deterministic);
+            return new QuantizerSettings(u.Bits, u.BucketSize, scheme, Quantization.RoundingMode.Deterministic);
         }
         catch (ArgumentException e)
         {
@@ -106,7 +108,7 @@ internal static class TensorEncoder
     private static void RequireFinite(string name, Tensor t)
     {
         using var scope = torch.NewDisposeScope();
-        var bad = t.isfinite().logical_not().to_type(ScalarType.Int64).sum().item<long>();
+        var bad = t.isfinite().logical_not().to_type(ScalarType.Int64).sum().AsInt64();
         if (bad > 0)
             throw new ArgumentException($"tensor '{name}' holds {bad} NaN or Inf value{(bad == 1 ? "" : "s")}; quantization needs finite weights");
     }

@@ -1,7 +1,9 @@
 using System.Text;
 using QuantStudio.Core.Quantization;
 using QuantStudio.Core.Quantization.Reference;
-using QuantStudio.Torch;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace QuantStudio.Core.Compression;
 
@@ -108,7 +110,7 @@ public sealed class QuantizedBlock : QswBlock
     public TensorSizes Sizes { get; }
 
     public static QuantizedBlock From(string name, QuantizedTensor q, CodeEncoding? encoding = null) =>
-        new(name, q.Shape, q.Settings, q.Alpha.data<float>(), q.Beta.data<float>(), q.Codes.data<byte>(), encoding);
+        new(name, q.Shape, q.Settings, q.Alpha.data<float>().ToArray(), q.Beta.data<float>().ToArray(), q.Codes.data<byte>().ToArray(), encoding);
 
     protected override byte Kind => KindQuantized;
 

@@ -1,7 +1,11 @@
 using System.Diagnostics;
 using QuantStudio.Core.Models;
-using QuantStudio.Torch;
-using QuantStudio.Torch.Modules;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
+using QuantStudio.Core.Models.Layers;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace QuantStudio.Core.Evaluation;
 
@@ -15,14 +19,14 @@ public sealed record LatencyResult(double Batch1Ms, double Batch64Ms);
 /// </summary>
 public static class LatencyProbe
 {
-    /// <param name="format">Memory layout of image inputs (channels_last for a model trained that way).</param>
+    /// <param name="channelsLast">Image inputs in channels_last (for a model trained that way).</param>
     public static LatencyResult Measure(Module<Tensor, Tensor> model, InputShape input, int sequenceLength = 64, int warmup = 2, int iterations = 7,
-        MemoryFormat format = MemoryFormat.Contiguous) =>
-        new(MedianMs(model, input, 1, sequenceLength, warmup, iterations, format), MedianMs(model, input, 64, sequenceLength, warmup, iterations, format));
+        bool channelsLast = false) =>
+        new(MedianMs(model, input, 1, sequenceLength, warmup, iterations, channelsLast), MedianMs(model, input, 64, sequenceLength, warmup, iterations, channelsLast));
 
     /// <summary>The median of <paramref name="iterations"/> timed forward passes at <paramref name="batch"/>; the model's training mode is restored.</summary>
     public static double MedianMs(Module<Tensor, Tensor> model, InputShape input, int batch, int sequenceLength = 64, int warmup = 2, int iterations = 7,
-        MemoryFormat format = MemoryFormat.Contiguous)
+        bool channelsLast = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(warmup, 0);
@@ -33,10 +37,9 @@ public static class LatencyProbe
         {
             using var scope = torch.NewDisposeScope();
             using var noGrad = torch.no_grad();
-            using var fp32 = torch.autocast(enabled: false);
             var x = input.IsText
                 ? torch.randint(0, input.Classes, [batch, sequenceLength])
-                : torch.randn([batch, input.Channels, input.Height, input.Width]).contiguous(format);
+                : (channelsLast ? torch.randn([batch, input.Channels, input.Height, input.Width]).ToChannelsLast() : torch.randn([batch, input.Channels, input.Height, input.Width]));
             var times = new double[iterations];
             for (var i = -warmup; i < iterations; i++)
             {

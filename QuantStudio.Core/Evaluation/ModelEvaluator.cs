@@ -1,6 +1,10 @@
 using QuantStudio.Core.Data;
-using QuantStudio.Torch;
-using QuantStudio.Torch.Modules;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
+using QuantStudio.Core.Models.Layers;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace QuantStudio.Core.Evaluation;
 
@@ -34,7 +38,7 @@ public static class ModelEvaluator
         try
         {
             using var noGrad = torch.no_grad();
-            using var fp32 = torch.autocast(enabled: false);
+            using var fp32 = ComputePrecision.Fp32();
             using var epoch = data.CreateEvalLoader(split, batchSize).Epoch(0, cancellationToken: cancellationToken);
             foreach (var batch in epoch)
             {
@@ -49,8 +53,8 @@ public static class ModelEvaluator
                     if (logits.dim() != 2 || logits.size(0) != target.size(0))
                         throw new InvalidOperationException(
                             $"the model's output [{string.Join(", ", output.shape)}] does not match targets [{string.Join(", ", batch.Target.shape)}]");
-                    lossSum += torch.nn.functional.cross_entropy(logits.to_type(ScalarType.Float32), target, reduction: Reduction.Sum).item<double>();
-                    correct += logits.argmax(1).eq(target).sum().item<long>();
+                    lossSum += torch.nn.functional.cross_entropy(logits.to_type(ScalarType.Float32), target, reduction: Reduction.Sum).AsDouble();
+                    correct += logits.argmax(1).eq(target).sum().AsInt64();
                     predictions += target.size(0);
                     examples += batch.Size;
                 }

@@ -1,5 +1,9 @@
-using QuantStudio.Torch;
-using QuantStudio.Torch.Modules;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
+using QuantStudio.Core.Models.Layers;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace QuantStudio.Core.Models;
 
@@ -9,16 +13,19 @@ namespace QuantStudio.Core.Models;
 /// </summary>
 public sealed class CharLstm : Module<Tensor, Tensor>
 {
-    private readonly Embedding embedding;
-    private readonly LSTM lstm;
-    private readonly Linear decoder;
+    private readonly TransformableEmbedding embedding;
+    private readonly TransformableLstm lstm;
+    private readonly TransformableLinear decoder;
 
     public CharLstm(int vocabulary, long embeddingDim = 64, long hidden = 256, int layers = 2, double dropout = 0) : base("char-lstm")
     {
         Vocabulary = vocabulary;
-        embedding = register_module("embedding", torch.nn.Embedding(vocabulary, embeddingDim));
-        lstm = register_module("lstm", torch.nn.LSTM(embeddingDim, hidden, layers, batch_first: true, dropout: dropout));
-        decoder = register_module("decoder", torch.nn.Linear(hidden, vocabulary));
+        embedding = Layer.Embedding(vocabulary, embeddingDim);
+        register_module("embedding", embedding);
+        lstm = Layer.Lstm(embeddingDim, hidden, layers, batch_first: true, dropout: dropout);
+        register_module("lstm", lstm);
+        decoder = Layer.Linear(hidden, vocabulary);
+        register_module("decoder", decoder);
     }
 
     public int Vocabulary { get; }

@@ -1,5 +1,9 @@
-using QuantStudio.Torch;
-using QuantStudio.Torch.Modules;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
+using QuantStudio.Core.Models.Layers;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace QuantStudio.Core.Models;
 
@@ -18,31 +22,33 @@ public sealed class CifarConvNet : Module<Tensor, Tensor>
     /// <param name="hidden">Widths of the hidden fully connected layers.</param>
     public CifarConvNet(string name, InputShape input, long[] filters, int kernel, int[] poolAfter, long[] hidden, double width = 1.0) : base(name)
     {
-        var f = new Sequential(Array.Empty<Module<Tensor, Tensor>>());
+        var f = Sequential();
         long inCh = input.Channels;
         for (var i = 0; i < filters.Length; i++)
         {
             var outCh = ModelScaling.Channels(filters[i], width);
-            f.append($"conv{i + 1}", torch.nn.Conv2d(inCh, outCh, kernel, padding: kernel / 2, hasBias: false));
+            f.append($"conv{i + 1}", Layer.Conv2d(inCh, outCh, kernel, padding: kernel / 2, hasBias: false));
             f.append($"bn{i + 1}", torch.nn.BatchNorm2d(outCh));
             f.append($"relu{i + 1}", torch.nn.ReLU());
             if (poolAfter.Contains(i + 1))
                 f.append($"pool{i + 1}", torch.nn.MaxPool2d(2));
             inCh = outCh;
         }
-        features = register_module("features", f);
+        features = f;
+        register_module("features", features);
 
-        var c = new Sequential(("flatten", new Flatten()));
+        var c = Sequential(("flatten", Flatten()));
         var inFeatures = FeatureSize.Of(features, input);
         for (var i = 0; i < hidden.Length; i++)
         {
             var h = ModelScaling.Channels(hidden[i], width);
-            c.append($"fc{i + 1}", torch.nn.Linear(inFeatures, h));
+            c.append($"fc{i + 1}", Layer.Linear(inFeatures, h));
             c.append($"fc{i + 1}_relu", torch.nn.ReLU());
             inFeatures = h;
         }
-        c.append("classifier", torch.nn.Linear(inFeatures, input.Classes));
-        classifier = register_module("classifier", c);
+        c.append("classifier", Layer.Linear(inFeatures, input.Classes));
+        classifier = c;
+        register_module("classifier", classifier);
     }
 
     /// <summary>Teacher: eight 3×3 convs 76-76-126-126-148-148-148-148, pools after 1, 3, 7, FC 1200-1200.</summary>

@@ -1,5 +1,9 @@
-using QuantStudio.Torch;
-using QuantStudio.Torch.Modules;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
+using QuantStudio.Core.Models.Layers;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace QuantStudio.Core.Models;
 
@@ -16,21 +20,21 @@ public sealed class LeNet5 : Module<Tensor, Tensor>
     {
         long c1 = ModelScaling.Channels(6, width), c2 = ModelScaling.Channels(16, width);
         long f1 = ModelScaling.Channels(120, width), f2 = ModelScaling.Channels(84, width);
-        features = register_module("features", new Sequential(
-            ("conv1", torch.nn.Conv2d(input.Channels, c1, 5, padding: 2)),
+        features = this.Registered("features", Sequential(
+            ("conv1", Layer.Conv2d(input.Channels, c1, 5, padding: 2)),
             ("relu1", torch.nn.ReLU()),
             ("pool1", torch.nn.MaxPool2d(2)),
-            ("conv2", torch.nn.Conv2d(c1, c2, 5)),
+            ("conv2", Layer.Conv2d(c1, c2, 5)),
             ("relu2", torch.nn.ReLU()),
             ("pool2", torch.nn.MaxPool2d(2))));
         var flat = FeatureSize.Of(features, input);
-        classifier = register_module("classifier", new Sequential(
-            ("flatten", new Flatten()),
-            ("fc1", torch.nn.Linear(flat, f1)),
+        classifier = this.Registered("classifier", Sequential(
+            ("flatten", Flatten()),
+            ("fc1", Layer.Linear(flat, f1)),
             ("relu3", torch.nn.ReLU()),
-            ("fc2", torch.nn.Linear(f1, f2)),
+            ("fc2", Layer.Linear(f1, f2)),
             ("relu4", torch.nn.ReLU()),
-            ("fc3", torch.nn.Linear(f2, input.Classes))));
+            ("fc3", Layer.Linear(f2, input.Classes))));
     }
 
     public override Tensor forward(Tensor input)

@@ -1,5 +1,9 @@
-using QuantStudio.Torch;
-using QuantStudio.Torch.Modules;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
+using QuantStudio.Core.Models.Layers;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace QuantStudio.Core.Models;
 
@@ -10,16 +14,17 @@ public sealed class Mlp : Module<Tensor, Tensor>
 
     public Mlp(InputShape input, long hidden = 256, int layers = 2) : base("mlp")
     {
-        var seq = new Sequential(("flatten", new Flatten()));
+        var seq = Sequential(("flatten", Flatten()));
         long inFeatures = (long)input.Channels * input.Height * input.Width;
         for (var i = 0; i < layers; i++)
         {
-            seq.append($"fc{i + 1}", torch.nn.Linear(inFeatures, hidden));
+            seq.append($"fc{i + 1}", Layer.Linear(inFeatures, hidden));
             seq.append($"relu{i + 1}", torch.nn.ReLU());
             inFeatures = hidden;
         }
-        seq.append("classifier", torch.nn.Linear(inFeatures, input.Classes));
-        body = register_module("body", seq);
+        seq.append("classifier", Layer.Linear(inFeatures, input.Classes));
+        body = seq;
+        register_module("body", body);
     }
 
     public override Tensor forward(Tensor input) => body.call(input);

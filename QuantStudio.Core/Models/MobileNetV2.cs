@@ -1,6 +1,10 @@
-using QuantStudio.Torch;
-using QuantStudio.Torch.Modules;
-using F = QuantStudio.Torch.torch.nn.functional;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
+using QuantStudio.Core.Models.Layers;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
+using F = TorchSharp.torch.nn.functional;
 
 namespace QuantStudio.Core.Models;
 
@@ -16,11 +20,11 @@ public sealed class MobileNetV2 : Module<Tensor, Tensor>
         [(1, 16, 1, 1), (6, 24, 2, 1), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)];
 
     private readonly Sequential features;
-    private readonly Linear classifier;
+    private readonly TransformableLinear classifier;
 
     public MobileNetV2(InputShape input, double width = 1.0, double depth = 1.0) : base("mobilenetv2")
     {
-        var f = new Sequential(Array.Empty<Module<Tensor, Tensor>>());
+        var f = Sequential();
         var inCh = ModelScaling.Divisible(32 * width);
         f.append("stem", ConvBnRelu6(input.Channels, inCh, 3, 1, 1));
         var index = 0;
@@ -36,8 +40,10 @@ public sealed class MobileNetV2 : Module<Tensor, Tensor>
         }
         var last = width > 1.0 ? ModelScaling.Divisible(1280 * width) : 1280;
         f.append("head", ConvBnRelu6(inCh, last, 1, 1, 1));
-        features = register_module("features", f);
-        classifier = register_module("classifier", torch.nn.Linear(last, input.Classes));
+        features = f;
+        register_module("features", features);
+        classifier = Layer.Linear(last, input.Classes);
+        register_module("classifier", classifier);
     }
 
     public override Tensor forward(Tensor input)
@@ -48,7 +54,7 @@ public sealed class MobileNetV2 : Module<Tensor, Tensor>
     }
 
     private static Sequential ConvBnRelu6(long inCh, long outCh, long kernel, long stride, long groups) =>
-        new(("conv", torch.nn.Conv2d(inCh, outCh, kernel, stride: stride, padding: kernel / 2, groups: groups, hasBias: false)),
+        Sequential(("conv", Layer.Conv2d(inCh, outCh, kernel, stride: stride, padding: kernel / 2, groups: groups, hasBias: false)),
             ("bn", torch.nn.BatchNorm2d(outCh)),
             ("relu6", torch.nn.ReLU6()));
 
@@ -61,13 +67,14 @@ public sealed class MobileNetV2 : Module<Tensor, Tensor>
         {
             var hidden = inCh * expansion;
             residual = stride == 1 && inCh == outCh;
-            var b = new Sequential(Array.Empty<Module<Tensor, Tensor>>());
+            var b = Sequential();
             if (expansion != 1)
                 b.append("expand", ConvBnRelu6(inCh, hidden, 1, 1, 1));
             b.append("depthwise", ConvBnRelu6(hidden, hidden, 3, stride, hidden));
-            b.append("project", torch.nn.Conv2d(hidden, outCh, 1, hasBias: false));
+            b.append("project", Layer.Conv2d(hidden, outCh, 1, hasBias: false));
             b.append("project_bn", torch.nn.BatchNorm2d(outCh));
-            body = register_module("body", b);
+            body = b;
+            register_module("body", body);
         }
 
         public override Tensor forward(Tensor input)

@@ -1,5 +1,9 @@
-using QuantStudio.Torch;
-using QuantStudio.Torch.Modules;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
+using QuantStudio.Core.Models.Layers;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace QuantStudio.Core.Models;
 
@@ -18,22 +22,14 @@ public sealed record ModelStats(long Parameters, long Flops)
         {
             switch (m)
             {
-                case Conv2d conv:
-                    hooks.Add(conv.register_forward_hook((_, _, y) =>
-                    {
-                        var (kh, kw) = conv.kernel_size;
-                        flops += 2 * y.numel() * (conv.in_channels / conv.groups) * kh * kw;
-                        return null;
-                    }));
+                case TransformableConv2d conv:
+                    hooks.Add(conv.AddOutputObserver(y =>
+                        flops += 2 * y.numel() * (conv.in_channels / conv.groups) * conv.kernel_size * conv.kernel_size));
                     break;
-                case Linear linear:
-                    hooks.Add(linear.register_forward_hook((_, _, y) =>
-                    {
-                        flops += 2 * y.numel() * linear.in_features;
-                        return null;
-                    }));
+                case TransformableLinear linear:
+                    hooks.Add(linear.AddOutputObserver(y => flops += 2 * y.numel() * linear.in_features));
                     break;
-                case LSTM lstm:
+                case TransformableLstm lstm:
                     // Per step and layer: four gates, each an input and a recurrent matrix-vector product.
                     for (var l = 0; l < lstm.num_layers; l++)
                         flops += 2 * 4 * lstm.hidden_size * ((l == 0 ? lstm.input_size : lstm.hidden_size) + lstm.hidden_size);
@@ -55,6 +51,6 @@ public sealed record ModelStats(long Parameters, long Flops)
             foreach (var h in hooks)
                 h.Dispose();
         }
-        return new ModelStats(model.num_parameters(), flops);
+        return new ModelStats(model.parameters().Sum(p => p.numel()), flops);
     }
 }

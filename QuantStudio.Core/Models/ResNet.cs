@@ -1,6 +1,10 @@
-using QuantStudio.Torch;
-using QuantStudio.Torch.Modules;
-using F = QuantStudio.Torch.torch.nn.functional;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
+using QuantStudio.Core.Models.Layers;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
+using F = TorchSharp.torch.nn.functional;
 
 namespace QuantStudio.Core.Models;
 
@@ -14,16 +18,16 @@ public sealed class CifarResNet : Module<Tensor, Tensor>
 {
     private readonly Sequential stem;
     private readonly Sequential stages;
-    private readonly Linear classifier;
+    private readonly TransformableLinear classifier;
 
     public CifarResNet(string name, InputShape input, int blocksPerStage, double width = 1.0) : base(name)
     {
         var w0 = ModelScaling.Channels(16, width);
-        stem = register_module("stem", new Sequential(
-            ("conv", torch.nn.Conv2d(input.Channels, w0, 3, padding: 1, hasBias: false)),
+        stem = this.Registered("stem", Sequential(
+            ("conv", Layer.Conv2d(input.Channels, w0, 3, padding: 1, hasBias: false)),
             ("bn", torch.nn.BatchNorm2d(w0)),
             ("relu", torch.nn.ReLU())));
-        var s = new Sequential(Array.Empty<Module<Tensor, Tensor>>());
+        var s = Sequential();
         var inCh = w0;
         long[] widths = [w0, ModelScaling.Channels(32, width), ModelScaling.Channels(64, width)];
         for (var stage = 0; stage < 3; stage++)
@@ -35,8 +39,10 @@ public sealed class CifarResNet : Module<Tensor, Tensor>
                 inCh = widths[stage];
             }
         }
-        stages = register_module("stages", s);
-        classifier = register_module("classifier", torch.nn.Linear(inCh, input.Classes));
+        stages = s;
+        register_module("stages", stages);
+        classifier = Layer.Linear(inCh, input.Classes);
+        register_module("classifier", classifier);
     }
 
     /// <summary>ResNet-(6n+2) for n blocks per stage: 20, 32, 56 → n = 3, 5, 9.</summary>
@@ -58,7 +64,7 @@ public sealed class CifarResNet : Module<Tensor, Tensor>
     /// <summary>conv3×3 → BN → ReLU → conv3×3 → BN, plus the shortcut, then ReLU.</summary>
     private sealed class BasicBlock : Module<Tensor, Tensor>
     {
-        private readonly Conv2d conv1, conv2;
+        private readonly TransformableConv2d conv1, conv2;
         private readonly BatchNorm2d bn1, bn2;
         private readonly long inChannels, outChannels;
         private readonly int stride;
@@ -68,10 +74,14 @@ public sealed class CifarResNet : Module<Tensor, Tensor>
             this.inChannels = inChannels;
             this.outChannels = outChannels;
             this.stride = stride;
-            conv1 = register_module("conv1", torch.nn.Conv2d(inChannels, outChannels, 3, stride: stride, padding: 1, hasBias: false));
-            bn1 = register_module("bn1", torch.nn.BatchNorm2d(outChannels));
-            conv2 = register_module("conv2", torch.nn.Conv2d(outChannels, outChannels, 3, padding: 1, hasBias: false));
-            bn2 = register_module("bn2", torch.nn.BatchNorm2d(outChannels));
+            conv1 = Layer.Conv2d(inChannels, outChannels, 3, stride: stride, padding: 1, hasBias: false);
+            register_module("conv1", conv1);
+            bn1 = torch.nn.BatchNorm2d(outChannels);
+            register_module("bn1", bn1);
+            conv2 = Layer.Conv2d(outChannels, outChannels, 3, padding: 1, hasBias: false);
+            register_module("conv2", conv2);
+            bn2 = torch.nn.BatchNorm2d(outChannels);
+            register_module("bn2", bn2);
         }
 
         public override Tensor forward(Tensor input)

@@ -1,6 +1,10 @@
-using QuantStudio.Torch;
-using QuantStudio.Torch.Modules;
-using F = QuantStudio.Torch.torch.nn.functional;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
+using QuantStudio.Core.Models.Layers;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
+using F = TorchSharp.torch.nn.functional;
 
 namespace QuantStudio.Core.Models;
 
@@ -10,18 +14,19 @@ namespace QuantStudio.Core.Models;
 /// </summary>
 public sealed class WideResNet : Module<Tensor, Tensor>
 {
-    private readonly Conv2d stem;
+    private readonly TransformableConv2d stem;
     private readonly Sequential stages;
     private readonly BatchNorm2d bn;
-    private readonly Linear classifier;
+    private readonly TransformableLinear classifier;
 
     public WideResNet(InputShape input, int depth, double widen, double dropout = 0) : base($"wrn-{depth}-{widen}")
     {
         if (depth < 10 || (depth - 4) % 6 != 0)
             throw new ArgumentException($"WRN depth must be 6n+4 (10, 16, 22, 28, 40 ...), got {depth}", nameof(depth));
         var n = (depth - 4) / 6;
-        stem = register_module("stem", torch.nn.Conv2d(input.Channels, 16, 3, padding: 1, hasBias: false));
-        var s = new Sequential(Array.Empty<Module<Tensor, Tensor>>());
+        stem = Layer.Conv2d(input.Channels, 16, 3, padding: 1, hasBias: false);
+        register_module("stem", stem);
+        var s = Sequential();
         long inCh = 16;
         for (var stage = 0; stage < 3; stage++)
         {
@@ -32,9 +37,12 @@ public sealed class WideResNet : Module<Tensor, Tensor>
                 inCh = outCh;
             }
         }
-        stages = register_module("stages", s);
-        bn = register_module("bn", torch.nn.BatchNorm2d(inCh));
-        classifier = register_module("classifier", torch.nn.Linear(inCh, input.Classes));
+        stages = s;
+        register_module("stages", stages);
+        bn = torch.nn.BatchNorm2d(inCh);
+        register_module("bn", bn);
+        classifier = Layer.Linear(inCh, input.Classes);
+        register_module("classifier", classifier);
     }
 
     public override Tensor forward(Tensor input)
@@ -47,19 +55,26 @@ public sealed class WideResNet : Module<Tensor, Tensor>
     private sealed class PreActBlock : Module<Tensor, Tensor>
     {
         private readonly BatchNorm2d bn1, bn2;
-        private readonly Conv2d conv1, conv2;
-        private readonly Conv2d? shortcut;
+        private readonly TransformableConv2d conv1, conv2;
+        private readonly TransformableConv2d? shortcut;
         private readonly double dropout;
 
         public PreActBlock(long inCh, long outCh, int stride, double dropout) : base(nameof(PreActBlock))
         {
             this.dropout = dropout;
-            bn1 = register_module("bn1", torch.nn.BatchNorm2d(inCh));
-            conv1 = register_module("conv1", torch.nn.Conv2d(inCh, outCh, 3, stride: stride, padding: 1, hasBias: false));
-            bn2 = register_module("bn2", torch.nn.BatchNorm2d(outCh));
-            conv2 = register_module("conv2", torch.nn.Conv2d(outCh, outCh, 3, padding: 1, hasBias: false));
+            bn1 = torch.nn.BatchNorm2d(inCh);
+            register_module("bn1", bn1);
+            conv1 = Layer.Conv2d(inCh, outCh, 3, stride: stride, padding: 1, hasBias: false);
+            register_module("conv1", conv1);
+            bn2 = torch.nn.BatchNorm2d(outCh);
+            register_module("bn2", bn2);
+            conv2 = Layer.Conv2d(outCh, outCh, 3, padding: 1, hasBias: false);
+            register_module("conv2", conv2);
             if (stride != 1 || inCh != outCh)
-                shortcut = register_module("shortcut", torch.nn.Conv2d(inCh, outCh, 1, stride: stride, hasBias: false));
+            {
+                shortcut = Layer.Conv2d(inCh, outCh, 1, stride: stride, hasBias: false);
+                register_module("shortcut", shortcut);
+            }
         }
 
         public override Tensor forward(Tensor input)

@@ -1,4 +1,6 @@
-using QuantStudio.Torch;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace QuantStudio.Core.Quantization;
 
@@ -50,7 +52,7 @@ public sealed class LearnedStepQuantizer
     public Tensor InitialStep(Tensor values)
     {
         using var scope = torch.NewDisposeScope();
-        var meanAbs = values.detach().abs().mean().to_type(ScalarType.Float64).item<double>();
+        var meanAbs = values.detach().abs().mean().AsDouble();
         var step = 2 * meanAbs / Math.Sqrt(Qp);
         // A tensor of zeros would give a zero step and divide by it.
         if (!(step > 0))
@@ -60,7 +62,7 @@ public sealed class LearnedStepQuantizer
 
     /// <summary>v̂ with gradients for v (straight-through) and <paramref name="step"/> (scaled by g; default 1/sqrt(numel·Q_P)).</summary>
     public Tensor Forward(Tensor values, Tensor step, double? gradScale = null) =>
-        QuantKernels.Lsq(values, step, Qn, Qp, gradScale ?? GradScale(values.numel()));
+        LsqKernels.Lsq(values, step, Qn, Qp, gradScale ?? GradScale(values.numel()));
 
     /// <summary>
     /// A layer's input <paramref name="x"/> quantized with <paramref name="step"/>, as QKD and QAT do it: in
@@ -72,6 +74,6 @@ public sealed class LearnedStepQuantizer
         var f = x.dtype == ScalarType.Float32 ? x : x.to_type(ScalarType.Float32);
         var perExample = Math.Max(1, f.numel() / Math.Max(1, f.size(0)));
         var y = Forward(f, step, GradScale(perExample));
-        return x.dim() == 4 && x.is_contiguous(MemoryFormat.ChannelsLast) ? y.contiguous(MemoryFormat.ChannelsLast) : y;
+        return x.dim() == 4 && x.IsChannelsLast() ? y.ToChannelsLast() : y;
     }
 }

@@ -1,4 +1,6 @@
-using QuantStudio.Torch;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace QuantStudio.Core.Quantization;
 
@@ -77,7 +79,7 @@ public sealed class NonUniformQuantizer
     public QuantizedTensor Quantize(Tensor weights)
     {
         using var scope = torch.NewDisposeScope();
-        var values = weights.cpu().to_type(ScalarType.Float32).data<float>();
+        var values = weights.cpu().to_type(ScalarType.Float32).data<float>().ToArray();
         var (dequantized, codes, alpha, beta) = Quantize(values);
         var settings = new QuantizerSettings(BitsFor(Points.Length), BucketSize);
         return new QuantizedTensor(settings,

@@ -4,9 +4,12 @@ using QuantStudio.Core.Data;
 using QuantStudio.Core.Evaluation;
 using QuantStudio.Core.Experiments;
 using QuantStudio.Core.Models;
-using QuantStudio.Torch;
-using QuantStudio.Torch.Modules;
-using QuantStudio.Torch.Serialization;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
+using QuantStudio.Core.Models.Layers;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace QuantStudio.Core.Training;
 
@@ -220,7 +223,9 @@ public sealed class ExperimentRunner(ICompressedModelWriter? writer = null) : IE
             torch.manual_seed(seed);
             model = ModelZoo.Create(arch, shape, width, depth);
         }
-        return channelsLast ? model.to(MemoryFormat.ChannelsLast) : model;
+        // channels_last reaches the convolutions through their inputs (Trainer.PrepareInput): oneDNN keeps the
+        // layout from there, so the weights stay as they are.
+        return model;
     }
 
     /// <summary>Loads the teacher's checkpoint, or the one this run trained before, or trains it now and saves it.</summary>
@@ -244,7 +249,7 @@ public sealed class ExperimentRunner(ICompressedModelWriter? writer = null) : IE
         }
         using (var method = new FullPrecisionMethod(teacher, teacherSpec.Train ?? spec.Optimizer, "teacher"))
             new Trainer(data, options, emit).Run(method);
-        using (var state = teacher.state_dict())
+        using (var state = teacher.StateDictOf())
             Safetensors.Save(saved, state, new Dictionary<string, string> { ["arch"] = teacherSpec.Arch, ["width"] = teacherSpec.Width.ToString("R", System.Globalization.CultureInfo.InvariantCulture) });
         emit(new CheckpointSaved("teacher", saved, (teacherSpec.Train ?? spec.Optimizer).Epochs, new FileInfo(saved).Length));
     }
@@ -263,7 +268,7 @@ public sealed class ExperimentRunner(ICompressedModelWriter? writer = null) : IE
         using var content = Safetensors.Read(path);
         try
         {
-            model.load_state_dict(content.Tensors);
+            model.LoadStateDictChecked(content.Tensors);
         }
         catch (StateDictMismatchException e)
         {
@@ -274,12 +279,12 @@ public sealed class ExperimentRunner(ICompressedModelWriter? writer = null) : IE
     /// <summary>Copies the student's state with every quantized weight replaced by its dequantized value.</summary>
     private static void LoadStoredWeights(Module target, TrainingMethod method)
     {
-        using var state = method.Student.state_dict();
+        using var state = method.Student.StateDictOf();
         var dequantized = method.DequantizedWeights();
         try
         {
             var merged = state.ToDictionary(kv => kv.Key, kv => dequantized.TryGetValue(kv.Key, out var d) ? d : kv.Value);
-            target.load_state_dict(merged);
+            target.LoadStateDictChecked(merged);
         }
         finally
         {
@@ -297,7 +302,7 @@ public sealed class ExperimentRunner(ICompressedModelWriter? writer = null) : IE
     /// <summary>Forward latency at batch 1 and 64, with inputs in the layout the model was trained in.</summary>
     private static Latency MeasureLatency(Module<Tensor, Tensor> model, InputShape shape, bool channelsLast)
     {
-        var r = LatencyProbe.Measure(model, shape, format: channelsLast ? MemoryFormat.ChannelsLast : MemoryFormat.Contiguous);
+        var r = LatencyProbe.Measure(model, shape, channelsLast: channelsLast);
         return new Latency(r.Batch1Ms, r.Batch64Ms);
     }
 }

@@ -1,5 +1,7 @@
-using QuantStudio.Torch;
-using F = QuantStudio.Torch.torch.nn.functional;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
 
 namespace QuantStudio.Core.Training;
 
@@ -30,7 +32,8 @@ public static class Losses
         var t = FlattenLogits(teacherLogits);
         var logP = F.log_softmax(s.div(temperature), 1);
         var q = F.softmax(t.div(temperature), 1);
-        var kl = F.kl_div(logP, q, batchmean: true);
+        // batchmean: the summed divergence over the batch size (TorchSharp has no batchmean reduction).
+        var kl = F.kl_div(logP, q, false, nn.Reduction.Sum).div(logP.size(0));
         return scope.MoveToOuter(kl.mul(temperature * temperature));
     }
 
@@ -51,7 +54,7 @@ public static class Losses
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         var (flat, t) = Flatten(logits, target);
-        var hits = flat.argmax(1).eq(t).sum().item<long>();
+        var hits = flat.argmax(1).eq(t).sum().AsInt64();
         return (hits, t.numel());
     }
 

@@ -1,6 +1,8 @@
 using QuantStudio.Core.Experiments;
-using QuantStudio.Torch;
-using QuantStudio.Torch.Optim;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
+using QuantStudio.Core.Training.Optim;
 
 namespace QuantStudio.Core.Training;
 
@@ -13,9 +15,9 @@ public static class OptimizerFactory
         var lr = spec.Lr * lrScale;
         return spec.Name switch
         {
-            "sgd" => torch.optim.SGD(groups, lr, spec.Momentum, weight_decay: spec.WeightDecay, nesterov: spec.Nesterov && spec.Momentum > 0),
-            "adam" => torch.optim.Adam(groups, lr, weight_decay: spec.WeightDecay),
-            "adamw" => torch.optim.AdamW(groups, lr, weight_decay: spec.WeightDecay),
+            "sgd" => Optimizers.SGD(groups, lr, spec.Momentum, weight_decay: spec.WeightDecay, nesterov: spec.Nesterov && spec.Momentum > 0),
+            "adam" => Optimizers.Adam(groups, lr, weight_decay: spec.WeightDecay),
+            "adamw" => Optimizers.AdamW(groups, lr, weight_decay: spec.WeightDecay),
             _ => throw new ArgumentException($"optimizer.name: unknown optimizer '{spec.Name}'; allowed: sgd, adam, adamw", nameof(spec)),
         };
     }
@@ -33,12 +35,12 @@ public static class OptimizerFactory
         LRScheduler main = spec.Schedule switch
         {
             // A multistep schedule with no milestones keeps the lr constant and still saves its state.
-            "constant" => torch.optim.lr_scheduler.MultiStepLR(optimizer, [], 1.0),
-            "step" => torch.optim.lr_scheduler.StepLR(optimizer, Math.Max(1, rest / 3), 0.1),
-            "multistep" => torch.optim.lr_scheduler.MultiStepLR(optimizer, [rest / 2, rest * 3 / 4], 0.1),
-            "cosine" => torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, rest),
+            "constant" => LRSchedules.MultiStepLR(optimizer, [], 1.0),
+            "step" => LRSchedules.StepLR(optimizer, Math.Max(1, rest / 3), 0.1),
+            "multistep" => LRSchedules.MultiStepLR(optimizer, [rest / 2, rest * 3 / 4], 0.1),
+            "cosine" => LRSchedules.CosineAnnealingLR(optimizer, rest),
             _ => throw new ArgumentException($"optimizer.schedule: unknown schedule '{spec.Schedule}'; allowed: constant, step, multistep, cosine", nameof(spec)),
         };
-        return warm > 0 ? torch.optim.lr_scheduler.LinearWarmup(main, warm) : main;
+        return warm > 0 ? LRSchedules.LinearWarmup(main, warm) : main;
     }
 }

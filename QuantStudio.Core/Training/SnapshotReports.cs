@@ -1,8 +1,12 @@
 using QuantStudio.Core.Compression;
 using QuantStudio.Core.Experiments;
 using QuantStudio.Core.Training.Quantizers;
-using QuantStudio.Torch;
-using QuantStudio.Torch.Modules;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
+using QuantStudio.Core.Models.Layers;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace QuantStudio.Core.Training;
 
@@ -18,7 +22,7 @@ public static class SnapshotReports
         double lo = w.min().item<float>(), hi = w.max().item<float>();
         if (!(hi > lo))
             hi = lo + 1e-6;
-        var counts = w.histc(HistogramBins, lo, hi).data<float>().Select(c => (long)c).ToArray();
+        var counts = Histogram(w.data<float>().ToArray(), lo, hi);
         var edges = Enumerable.Range(0, HistogramBins + 1).Select(i => lo + (hi - lo) * i / HistogramBins).ToArray();
         return new LayerSnapshot(phase, epoch, view.Name, view.Weight.shape, view.Bits, view.BucketSize, edges, counts, view.Levels, view.Scales);
     }
@@ -33,7 +37,7 @@ public static class SnapshotReports
     {
         var quantized = views.ToDictionary(v => v.Name);
         long fp32 = 0, rest = 0;
-        using (var state = model.state_dict())
+        using (var state = model.StateDictOf())
         {
             foreach (var (name, t) in state)
             {
@@ -62,4 +66,19 @@ public static class SnapshotReports
 
     public static TensorSizes Sizes(QuantizedWeightView v) =>
         TensorSizes.Of(v.Name, EncodedCodes.Encode(v.Codes, v.Bits), v.BucketCount, v.ScalesPerBucket);
+
+    /// <summary>Counts in <see cref="HistogramBins"/> equal bins over [lo, hi], the top edge in the last bin (torch.histc's rule).</summary>
+    private static long[] Histogram(float[] values, double lo, double hi)
+    {
+        var counts = new long[HistogramBins];
+        var width = (hi - lo) / HistogramBins;
+        foreach (var v in values)
+        {
+            if (!(v >= lo && v <= hi))
+                continue;
+            var bin = (int)((v - lo) / width);
+            counts[Math.Min(bin, HistogramBins - 1)]++;
+        }
+        return counts;
+    }
 }

@@ -1,6 +1,10 @@
 using QuantStudio.Core.Data;
-using QuantStudio.Torch;
-using QuantStudio.Torch.Modules;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
+using QuantStudio.Core.Models.Layers;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace QuantStudio.Core.Training;
 
@@ -68,7 +72,7 @@ public sealed class TeacherLogits : IDisposable
         teacher.eval();
         try
         {
-            using var autocast = torch.autocast(ScalarType.BFloat16, enabled: bf16);
+            using var precision = ComputePrecision.Bf16(bf16);
             var logits = teacher.call(input);
             return scope.MoveToOuter(logits.dtype == ScalarType.Float32 ? logits : logits.to_type(ScalarType.Float32));
         }

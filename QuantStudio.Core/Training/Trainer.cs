@@ -2,10 +2,13 @@ using System.Diagnostics;
 using QuantStudio.Core.Data;
 using QuantStudio.Core.Evaluation;
 using QuantStudio.Core.Experiments;
-using QuantStudio.Torch;
-using QuantStudio.Torch.Modules;
-using QuantStudio.Torch.Optim;
-using QuantStudio.Torch.Serialization;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
+using QuantStudio.Core.Models.Layers;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
+using QuantStudio.Core.Training.Optim;
 
 namespace QuantStudio.Core.Training;
 
@@ -55,7 +58,7 @@ public sealed class Trainer
     public Tensor PrepareInput(Tensor input) => PrepareInput(input, options.ChannelsLast);
 
     public static Tensor PrepareInput(Tensor input, bool channelsLast) =>
-        channelsLast && input.dim() == 4 ? input.contiguous(MemoryFormat.ChannelsLast) : input.alias();
+        channelsLast && input.dim() == 4 ? input.ToChannelsLast() : input.alias();
 
     public TrainerResult Run(TrainingMethod method)
     {
@@ -164,7 +167,7 @@ public sealed class Trainer
                     t.Optimizer.zero_grad();
                 var input = PrepareInput(batch.Input);
                 StepLoss loss;
-                using (torch.autocast(ScalarType.BFloat16, enabled: options.Bf16))
+                using (ComputePrecision.Bf16(options.Bf16))
                     loss = method.Loss(phase, batch, input);
                 loss.Total.backward();
                 method.AfterBackward(phase);
@@ -227,7 +230,7 @@ public sealed class Trainer
                 throw new InvalidOperationException(
                     $"the checkpoint in '{options.CheckpointPath}' was written by method '{saved.Method}', but the spec's method is '{method.Name}': resume with the original spec, or start over in a new folder");
             foreach (var (name, model) in method.Models)
-                model.load_state_dict(TrainingCheckpoint.Part(content, $"model.{name}."));
+                model.LoadStateDictChecked(TrainingCheckpoint.Part(content, $"model.{name}."));
             method.LoadState(TrainingCheckpoint.Part(content, "method."));
         }
         catch
@@ -259,7 +262,7 @@ public sealed class Trainer
         {
             foreach (var (name, model) in method.Models)
             {
-                var s = model.state_dict();
+                var s = model.StateDictOf();
                 parts.Add(s);
                 all.AddWithPrefix($"model.{name}.", s);
             }

@@ -1,7 +1,10 @@
 using System.Text.Json;
-using QuantStudio.Torch;
-using QuantStudio.Torch.Modules;
-using QuantStudio.Torch.Serialization;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
+using QuantStudio.Core.Models.Layers;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace QuantStudio.Core.Training;
 

@@ -1,4 +1,6 @@
-using QuantStudio.Torch;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace QuantStudio.Core.Training;
 
@@ -14,7 +16,7 @@ public static class TrainingPrecision
     {
         "bf16" => true,
         "fp32" => false,
-        "auto" => CpuFeatures.HasNativeBf16,
+        "auto" => false,
         _ => throw new ArgumentException($"unknown precision '{precision}'; allowed: fp32, bf16, auto", nameof(precision)),
     };
 

@@ -58,7 +58,7 @@ public sealed class ModelZooParameterCounts : IModelParameterCounts
             try
             {
                 using var model = ModelZoo.Create(arch, key.Item4, width, depth);
-                count = model.num_parameters();
+                count = model.parameters().Sum(p => p.numel());
             }
             catch (ArgumentException)
             {

@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using QuantStudio.Torch.Serialization;
+using QuantStudio.Core.Engine;
 
 namespace QuantStudio.Web.Uploads;
 

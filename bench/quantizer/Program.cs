@@ -1,5 +1,7 @@
 using System.Diagnostics;
-using QuantStudio.Torch;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 // Throughput of the fused bucketed quantizer against the same quantization written as separate
 // tensor ops through the same binding, in one process, on one 10M-element float32 tensor.
@@ -67,7 +69,7 @@ using (var scope = torch.NewDisposeScope())
     var (min, _) = flat.min(1, keepdim: true);
     var (max, _) = flat.max(1, keepdim: true);
     var codes = ((flat - min) / (max - min) * ((1 << bits) - 1)).round().to_type(ScalarType.Byte).view(-1);
-    var mismatches = codes.ne(r.Codes.narrow(0, 0, whole)).to_type(ScalarType.Int64).sum().item<long>();
+    var mismatches = codes.ne(r.Codes.narrow(0, 0, whole)).to_type(ScalarType.Int64).sum().AsInt64();
     Console.WriteLine($"codes differing between fused and op-by-op: {mismatches} of {whole}");
 }
 

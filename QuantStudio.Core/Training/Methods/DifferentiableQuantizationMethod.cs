@@ -4,9 +4,13 @@ using QuantStudio.Core.Evaluation;
 using QuantStudio.Core.Experiments;
 using QuantStudio.Core.Quantization;
 using QuantStudio.Core.Training.Quantizers;
-using QuantStudio.Torch;
-using QuantStudio.Torch.Modules;
-using QuantStudio.Torch.Optim;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
+using QuantStudio.Core.Models.Layers;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
+using QuantStudio.Core.Training.Optim;
 
 namespace QuantStudio.Core.Training;
 

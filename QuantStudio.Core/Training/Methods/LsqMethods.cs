@@ -2,8 +2,12 @@ using QuantStudio.Core.Checkpoints;
 using QuantStudio.Core.Data;
 using QuantStudio.Core.Experiments;
 using QuantStudio.Core.Training.Quantizers;
-using QuantStudio.Torch;
-using QuantStudio.Torch.Modules;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
+using QuantStudio.Core.Models.Layers;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace QuantStudio.Core.Training;
 
@@ -53,7 +57,7 @@ public abstract class LsqMethod : TrainingMethod
     public override void LoadState(IReadOnlyDictionary<string, Tensor> state)
     {
         Quantizers.LoadState(state);
-        Calibrated = state.TryGetValue("calibrated", out var c) && c.item<long>() != 0;
+        Calibrated = state.TryGetValue("calibrated", out var c) && c.AsInt64() != 0;
     }
 
     public override IReadOnlyList<QuantizedWeightView> QuantizedWeights() => Quantizers.Views();

@@ -2,8 +2,12 @@ using QuantStudio.Core.Checkpoints;
 using QuantStudio.Core.Data;
 using QuantStudio.Core.Experiments;
 using QuantStudio.Core.Training.Quantizers;
-using QuantStudio.Torch;
-using QuantStudio.Torch.Modules;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
+using QuantStudio.Core.Models.Layers;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace QuantStudio.Core.Training;
 

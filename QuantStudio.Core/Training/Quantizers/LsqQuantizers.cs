@@ -1,8 +1,12 @@
 using QuantStudio.Core.Checkpoints;
 using QuantStudio.Core.Experiments;
 using QuantStudio.Core.Quantization;
-using QuantStudio.Torch;
-using QuantStudio.Torch.Modules;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
+using QuantStudio.Core.Models.Layers;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace QuantStudio.Core.Training.Quantizers;
 
@@ -44,7 +48,7 @@ public sealed class LsqQuantizers : IDisposable
 
         if (spec.ActivationBits is { } abits)
         {
-            var layers = model.named_modules().Where(m => m.module is Conv2d or Linear).ToList();
+            var layers = model.named_modules().Where(m => m.module is TransformableConv2d or TransformableLinear).ToList();
             for (var i = 1; i < layers.Count; i++)
             {
                 var bits = i == layers.Count - 1 && !spec.QuantizeFirstLast ? EdgeBits : abits;
@@ -74,9 +78,9 @@ public sealed class LsqQuantizers : IDisposable
             weightSteps[i].copy_(s);
         }
         var seen = new Dictionary<InputQuantizer, (double MeanAbs, bool Negative)>();
-        var probes = activations.Select(a => a.Layer.register_forward_pre_hook((_, x) =>
+        var probes = activations.Select(a => a.Layer.AddInputTransform(x =>
         {
-            seen[a] = (x.abs().mean().to_type(ScalarType.Float64).item<double>(), x.min().to_type(ScalarType.Float64).item<double>() < 0);
+            seen[a] = (x.abs().mean().AsDouble(), x.min().AsDouble() < 0);
             return null;
         })).ToList();
         var wasTraining = model.training;
@@ -109,7 +113,7 @@ public sealed class LsqQuantizers : IDisposable
             return;
         router = WeightTransformRouter.For(weights, (w, i) => weightQuantizers[i].Forward(w, weightSteps[i]));
         foreach (var a in activations)
-            hooks.Add(a.Layer.register_forward_pre_hook((_, x) => QuantizeActivation(a, x)));
+            hooks.Add(a.Layer.AddInputTransform(x => QuantizeActivation(a, x)));
     }
 
     private Tensor? QuantizeActivation(InputQuantizer a, Tensor x) => calibrating ? null : a.Quantizer.ForwardInput(x, a.Step);
@@ -154,7 +158,7 @@ public sealed class LsqQuantizers : IDisposable
         foreach (var a in activations)
         {
             a.Step.copy_(state[$"lsq.input.{a.Name}.step"]);
-            a.Signed = state[$"lsq.input.{a.Name}.signed"].item<long>() != 0;
+            a.Signed = state[$"lsq.input.{a.Name}.signed"].AsInt64() != 0;
         }
     }
 
@@ -165,7 +169,7 @@ public sealed class LsqQuantizers : IDisposable
     {
         var q = weightQuantizers[i];
         var s = StepOf(i);
-        var w = weights[i].Weight.detach().contiguous().data<float>();
+        var w = weights[i].Weight.detach().contiguous().data<float>().ToArray();
         var codes = new byte[w.Length];
         for (var j = 0; j < w.Length; j++)
             codes[j] = (byte)(Math.Round(Math.Clamp(w[j] / s, -q.Qn, q.Qp), MidpointRounding.ToEven) + q.Qn);

@@ -1,7 +1,11 @@
 using QuantStudio.Core.Checkpoints;
 using QuantStudio.Core.Quantization;
-using QuantStudio.Torch;
-using QuantStudio.Torch.Modules;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
+using QuantStudio.Core.Models.Layers;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace QuantStudio.Core.Training.Quantizers;
 
@@ -40,7 +44,7 @@ public sealed class PointWeightQuantizers : IDisposable
     /// <summary>Takes the weights' current values as the frozen ones the points quantize (call once training of the weights is over).</summary>
     public void Freeze()
     {
-        values = weights.Select(w => w.Weight.detach().cpu().contiguous().data<float>()).ToArray();
+        values = weights.Select(w => w.Weight.detach().cpu().contiguous().data<float>().ToArray()).ToArray();
         for (var i = 0; i < cache.Length; i++)
             Invalidate(i);
     }
@@ -71,7 +75,7 @@ public sealed class PointWeightQuantizers : IDisposable
     {
         if (cache[i] is { } c)
             return c;
-        var quantizer = new NonUniformQuantizer(points[i].data<float>(), bucketSize);
+        var quantizer = new NonUniformQuantizer(points[i].data<float>().ToArray(), bucketSize);
         var (dequantized, codes, alpha, _) = quantizer.Quantize(values[i]);
         var t = torch.tensor(dequantized, weights[i].Weight.shape).DetachFromDisposeScope();
         return (cache[i] = new Cached(quantizer, codes, alpha, t));
@@ -80,14 +84,14 @@ public sealed class PointWeightQuantizers : IDisposable
     private Tensor Transform(Tensor w, int index)
     {
         var state = State(index);
-        var channelsLast = w.dim() == 4 && w.is_contiguous(MemoryFormat.ChannelsLast);
+        var channelsLast = w.dim() == 4 && w.IsChannelsLast();
         if (!torch.is_grad_enabled())
-            return channelsLast ? state.Dequantized.contiguous(MemoryFormat.ChannelsLast) : state.Dequantized.alias();
+            return channelsLast ? state.Dequantized.ToChannelsLast() : state.Dequantized.alias();
         // A fresh leaf per step: backward deposits ∂L/∂ŵ on it.
         // Owned here until AfterBackward has read its gradient (the model's forward scope would free it first).
         var leaf = state.Dequantized.detach().requires_grad_().DetachFromDisposeScope();
         pending.Add((index, state, leaf));
-        return channelsLast ? leaf.contiguous(MemoryFormat.ChannelsLast) : leaf;
+        return channelsLast ? leaf.ToChannelsLast() : leaf;
     }
 
     /// <summary>Turns the gradients left on the step's ŵ leaves into gradients of the points.</summary>
@@ -101,7 +105,7 @@ public sealed class PointWeightQuantizers : IDisposable
             if (g is null)
                 continue;
             using var contiguous = g.contiguous();
-            var pg = state.Quantizer.PointGradient(state.Codes, state.Alpha, contiguous.data<float>());
+            var pg = state.Quantizer.PointGradient(state.Codes, state.Alpha, contiguous.data<float>().ToArray());
             grads[index] ??= new double[pg.Length];
             for (var j = 0; j < pg.Length; j++)
                 grads[index][j] += pg[j];
@@ -116,7 +120,7 @@ public sealed class PointWeightQuantizers : IDisposable
     {
         for (var i = 0; i < weights.Count; i++)
         {
-            var p = points[i].data<float>();
+            var p = points[i].data<float>().ToArray();
             for (var j = 0; j < p.Length; j++)
                 p[j] = Math.Clamp(p[j], 0f, 1f);
             Array.Sort(p);
@@ -164,7 +168,7 @@ public sealed class PointWeightQuantizers : IDisposable
             var key = $"points.{weights[i].Name}";
             if (!state.TryGetValue(key, out var p))
                 throw new StateDictMismatchException("differentiable quantization", [key], [], []);
-            SetPoints(i, p.to_type(ScalarType.Float32).data<float>());
+            SetPoints(i, p.to_type(ScalarType.Float32).data<float>().ToArray());
         }
     }
 
@@ -185,7 +189,7 @@ public sealed class PointWeightQuantizers : IDisposable
 
     public Dictionary<string, TensorEncoding> Encodings() =>
         Enumerable.Range(0, weights.Count).ToDictionary(i => weights[i].Name,
-            TensorEncoding (i) => new PointsEncoding(points[i].data<float>(), bucketSize));
+            TensorEncoding (i) => new PointsEncoding(points[i].data<float>().ToArray(), bucketSize));
 
     public Dictionary<string, Tensor> Dequantized() =>
         Enumerable.Range(0, weights.Count).ToDictionary(i => weights[i].Name, i => State(i).Dequantized.clone().DetachFromDisposeScope());

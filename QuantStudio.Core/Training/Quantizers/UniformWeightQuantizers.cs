@@ -1,7 +1,9 @@
 using QuantStudio.Core.Checkpoints;
 using QuantStudio.Core.Experiments;
 using QuantStudio.Core.Quantization;
-using QuantStudio.Torch;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace QuantStudio.Core.Training.Quantizers;
 
@@ -51,7 +53,7 @@ public sealed class UniformWeightQuantizers : IDisposable
 
     private QuantizerSettings Settings(bool stochastic, int index) => new(spec.Bits, spec.BucketSize,
         spec.Scheme == "absmax" ? QuantizationScheme.AbsMax : QuantizationScheme.Uniform,
-        stochastic ? RoundingMode.Stochastic : RoundingMode.Deterministic,
+        stochastic ? Quantization.RoundingMode.Stochastic : Quantization.RoundingMode.Deterministic,
         stochastic ? RunSeeds.ForRounding(seed, Step, index) : 0);
 
     private Tensor Transform(Tensor w, int index)
@@ -59,8 +61,8 @@ public sealed class UniformWeightQuantizers : IDisposable
         var stochastic = spec.Rounding == "stochastic" && training();
         using var q = new BucketedQuantizer(Settings(stochastic, index)).Quantize(w);
         var deq = q.Dequantized.alias();
-        if (w.dim() == 4 && w.is_contiguous(MemoryFormat.ChannelsLast))
-            deq = deq.contiguous(MemoryFormat.ChannelsLast);
+        if (w.dim() == 4 && w.IsChannelsLast())
+            deq = deq.ToChannelsLast();
         if (!torch.is_grad_enabled())
             return deq;
         return w.add(deq.sub(w).detach());
@@ -74,8 +76,8 @@ public sealed class UniformWeightQuantizers : IDisposable
         {
             var settings = Settings(false, i);
             using var q = new BucketedQuantizer(settings).Quantize(weights[i].Weight);
-            var alpha = q.Alpha.data<float>();
-            var beta = q.Beta.data<float>();
+            var alpha = q.Alpha.data<float>().ToArray();
+            var beta = q.Beta.data<float>().ToArray();
             var k = ScaleStatistics.MedianBucket(alpha);
             // Levels of a typical bucket (the one with the median range); with one bucket per tensor
             // these are exactly the tensor's levels between its min and max.
@@ -83,7 +85,7 @@ public sealed class UniformWeightQuantizers : IDisposable
                 ? Enumerable.Range(0, settings.Steps + 1).Select(j => beta[k] + alpha[k] * (double)j / settings.Steps).ToArray()
                 : Enumerable.Range(-settings.Steps, 2 * settings.Steps + 1).Select(j => alpha[k] * (double)j / settings.Steps).ToArray();
             views.Add(new QuantizedWeightView(weights[i].Name, weights[i].Weight, settings.Bits, settings.BucketSize, levels,
-                ScaleStatistics.Of(alpha), q.Codes.data<byte>(), alpha.Length, settings.ScalesPerBucket));
+                ScaleStatistics.Of(alpha), q.Codes.data<byte>().ToArray(), alpha.Length, settings.ScalesPerBucket));
         }
         return views;
     }

@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
-using QuantStudio.Torch;
-using F = QuantStudio.Torch.torch.nn.functional;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
 
 namespace QuantStudio.Bench.Engine;
 
@@ -62,7 +64,7 @@ public static class Program
 
         using (var scope = torch.NewDisposeScope())
         {
-            var loss = F.cross_entropy(student.Forward(x), y).item<double>();
+            var loss = F.cross_entropy(student.Forward(x), y).AsDouble();
             if (!double.IsFinite(loss))
                 throw new InvalidOperationException($"{config}: loss is not finite");
         }

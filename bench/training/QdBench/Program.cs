@@ -19,7 +19,9 @@ using System.Globalization;
 using System.Text.Json;
 using QuantStudio.Core.Experiments;
 using QuantStudio.Core.Training;
-using QuantStudio.Torch;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 var inv = CultureInfo.InvariantCulture;
 var options = Options.Parse(args);

@@ -1,0 +1,39 @@
+using System.Runtime.InteropServices;
+
+namespace QuantStudio.Core.Engine;
+
+/// <summary>Process-wide settings of the C library's allocator, which libtorch's CPU tensors come from.</summary>
+public static partial class NativeMemory
+{
+    private const int M_TRIM_THRESHOLD = -1;
+    private const int M_MMAP_THRESHOLD = -3;
+
+    /// <summary>
+    /// Keeps freed CPU tensor memory in the process for reuse instead of returning it to the kernel
+    /// (glibc's M_MMAP_THRESHOLD and M_TRIM_THRESHOLD). With the defaults a training step
+    /// page-faults its activations in afresh each time; call this once before training. Returns
+    /// false where the C library offers no such setting (not glibc).
+    /// </summary>
+    public static bool RetainFreedMemory(int mmapThreshold = 32 << 20, int trimThreshold = 1 << 30)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(mmapThreshold);
+        ArgumentOutOfRangeException.ThrowIfNegative(trimThreshold);
+        if (!OperatingSystem.IsLinux())
+            return false;
+        try
+        {
+            if (mallopt(M_MMAP_THRESHOLD, mmapThreshold) != 1)
+                throw new ArgumentOutOfRangeException(nameof(mmapThreshold), mmapThreshold, "glibc rejected M_MMAP_THRESHOLD (at most 32 MiB on 64-bit)");
+            if (mallopt(M_TRIM_THRESHOLD, trimThreshold) != 1)
+                throw new ArgumentOutOfRangeException(nameof(trimThreshold), trimThreshold, "glibc rejected M_TRIM_THRESHOLD");
+            return true;
+        }
+        catch (EntryPointNotFoundException)
+        {
+            return false; // musl and other C libraries
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "mallopt")]
+    private static partial int mallopt(int param, int value);
+}
