@@ -1,6 +1,8 @@
 using QuantStudio.Cli.Commands;
 
 // `quantstudio` — headless runs. One class per command under Commands/.
+// libtorch's environment first: it reads some settings once, at its first use.
+QuantStudio.Core.Engine.NativeEnvironment.Initialize();
 ICommand[] commands = [new InfoCommand(), new TrainCommand(), new QuantizeCommand(), new UnpackCommand(), new EvalCommand(), new ExportCommand()];
 
 if (args.Length == 0 || args[0] is "-h" or "--help" or "help")

@@ -1,5 +1,7 @@
 using QuantStudio.Web;
 
+// libtorch's environment first: it reads some settings once, at its first use.
+QuantStudio.Core.Engine.NativeEnvironment.Initialize();
 var builder = WebApplication.CreateBuilder(args);
 builder.AddQuantStudio();
 var app = builder.Build();

@@ -33,8 +33,8 @@ public static class LsqKernels
 
     private static void Check(Tensor v, Tensor step, double qn, double qp)
     {
-        if (v.dtype != ScalarType.Float32)
-            throw new ArgumentException($"LSQ input must be float32, got {v.dtype}", nameof(v));
+        if (v.dtype is not (ScalarType.Float32 or ScalarType.Float64))
+            throw new ArgumentException($"LSQ input must be float32 or float64, got {v.dtype}", nameof(v));
         if (v.device_type != DeviceType.CPU)
             throw new ArgumentException($"LSQ input must be on the CPU, got {v.device}", nameof(v));
         if (step.numel() != 1)
@@ -45,7 +45,28 @@ public static class LsqKernels
 
     private static ParallelOptions Parallelism => new() { MaxDegreeOfParallelism = Math.Max(1, torch.get_num_threads()) };
 
-    internal static unsafe Tensor Forward(Tensor input, float s, float lo, float hi)
+    internal static Tensor Forward(Tensor input, double step, double qn, double qp) =>
+        input.dtype == ScalarType.Float64 ? ForwardDouble(input, step, -qn, qp) : Forward(input, (float)step, (float)-qn, (float)qp);
+
+    // Float64 (gradient checks): the same expressions in double, one plain pass.
+    private static unsafe Tensor ForwardDouble(Tensor input, double s, double lo, double hi)
+    {
+        using var scope = NewDisposeScope();
+        var v = input.contiguous();
+        var result = empty(v.shape, ScalarType.Float64);
+        var pv = TensorMemory.Pointer<double>(v);
+        var po = TensorMemory.Pointer<double>(result);
+        for (long i = 0, n = v.numel(); i < n; i++)
+        {
+            var x = pv[i] / s;
+            x = x > lo ? x : lo;
+            x = x < hi ? x : hi;
+            po[i] = Math.Round(x, MidpointRounding.ToEven) * s;
+        }
+        return scope.MoveToOuter(result);
+    }
+
+    private static unsafe Tensor Forward(Tensor input, float s, float lo, float hi)
     {
         using var scope = NewDisposeScope();
         var v = input.contiguous();
@@ -85,6 +106,8 @@ public static class LsqKernels
     /// <summary>Gradient for v and the unscaled sum for s.</summary>
     internal static unsafe (Tensor GradInput, double GradStep) Backward(Tensor input, double step, Tensor gradOutput, double qn, double qp)
     {
+        if (input.dtype == ScalarType.Float64)
+            return BackwardDouble(input, step, gradOutput, qn, qp);
         using var scope = NewDisposeScope();
         var v = input.contiguous();
         var go = gradOutput.to_type(ScalarType.Float32).expand(v.shape).contiguous();
@@ -124,6 +147,33 @@ public static class LsqKernels
         return (scope.MoveToOuter(gradV), partial.Sum());
     }
 
+    private static unsafe (Tensor GradInput, double GradStep) BackwardDouble(Tensor input, double s, Tensor gradOutput, double qn, double qp)
+    {
+        using var scope = NewDisposeScope();
+        var v = input.contiguous();
+        var go = gradOutput.to_type(ScalarType.Float64).expand(v.shape).contiguous();
+        var gradV = empty(v.shape, ScalarType.Float64);
+        var pv = TensorMemory.Pointer<double>(v);
+        var pg = TensorMemory.Pointer<double>(go);
+        var pgv = TensorMemory.Pointer<double>(gradV);
+        double acc = 0, lo = -qn, hi = qp;
+        for (long i = 0, n = v.numel(); i < n; i++)
+        {
+            var x = pv[i] / s;
+            if (x <= lo || x >= hi)
+            {
+                pgv[i] = 0;
+                acc += pg[i] * (x <= lo ? lo : hi);
+            }
+            else
+            {
+                pgv[i] = pg[i];
+                acc += pg[i] * (Math.Round(x, MidpointRounding.ToEven) - x);
+            }
+        }
+        return (scope.MoveToOuter(gradV), acc);
+    }
+
     private sealed class LsqFunction : torch.autograd.SingleTensorFunction<LsqFunction>
     {
         public override string Name => "QuantStudioLsq";
@@ -137,8 +187,7 @@ public static class LsqKernels
             ctx.save_data("qn", qn);
             ctx.save_data("qp", qp);
             ctx.save_data("g", g);
-            var step = (float)s.detach().AsDouble();
-            return Forward(v.detach(), step, (float)-qn, (float)qp);
+            return Forward(v.detach(), s.detach().AsDouble(), qn, qp);
         }
 
         public override List<Tensor> backward(torch.autograd.AutogradContext ctx, Tensor grad_output)

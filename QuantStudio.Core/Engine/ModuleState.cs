@@ -10,6 +10,10 @@ namespace QuantStudio.Core.Engine;
 /// </summary>
 public static class ModuleState
 {
+    /// <summary>Number of parameter elements (tensors shared between layers counted once).</summary>
+    public static long NumParameters(this nn.Module module) =>
+        module.parameters().Distinct(ReferenceEqualityComparer.Instance).Cast<Tensor>().Sum(p => p.numel());
+
     /// <summary>Parameters and buffers under dotted names, as detached handles sharing storage with the module; dispose the dict when done.</summary>
     public static StateDict StateDictOf(this nn.Module module)
     {

@@ -51,6 +51,6 @@ public sealed record ModelStats(long Parameters, long Flops)
             foreach (var h in hooks)
                 h.Dispose();
         }
-        return new ModelStats(model.parameters().Sum(p => p.numel()), flops);
+        return new ModelStats(model.NumParameters(), flops);
     }
 }

@@ -5,8 +5,12 @@ using QuantStudio.Core.Checkpoints;
 using QuantStudio.Core.Experiments;
 using QuantStudio.Core.Models;
 using QuantStudio.Core.Training.Quantizers;
-using QuantStudio.Torch;
-using QuantStudio.Torch.Modules;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
+using QuantStudio.Core.Models.Layers;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 using static QuantStudio.Tests.Checkpoints.CheckpointFixtures;
 
 namespace QuantStudio.Tests.Checkpoints;
@@ -72,9 +76,9 @@ public sealed class ActivationQuantizerTests : IDisposable
     /// <summary>The tiny MLP evaluated in plain C#, each layer's input quantized when a quantizer is given.</summary>
     private static float[] HandForward(Module<Tensor, Tensor> model, float[] input, ActivationQuantizer? first, ActivationQuantizer? last)
     {
-        using var state = model.state_dict();
-        float[] w1 = state["body.fc1.weight"].data<float>(), b1 = state["body.fc1.bias"].data<float>();
-        float[] w2 = state["body.classifier.weight"].data<float>(), b2 = state["body.classifier.bias"].data<float>();
+        using var state = model.StateDictOf();
+        float[] w1 = state["body.fc1.weight"].data<float>().ToArray(), b1 = state["body.fc1.bias"].data<float>().ToArray();
+        float[] w2 = state["body.classifier.weight"].data<float>().ToArray(), b2 = state["body.classifier.bias"].data<float>().ToArray();
         const int features = 4, hidden = 4, classes = 3;
         var n = input.Length / features;
         var output = new float[n * classes];
@@ -106,7 +110,7 @@ public sealed class ActivationQuantizerTests : IDisposable
     {
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        return model.call(torch.tensor(input, [input.Length / 4, 1, 2, 2])).data<float>();
+        return model.call(torch.tensor(input, [input.Length / 4, 1, 2, 2])).data<float>().ToArray();
     }
 
     private static void AssertClose(float[] expected, float[] actual)
@@ -208,28 +212,23 @@ public sealed class ActivationQuantizerTests : IDisposable
         CompressedCheckpoint.Save(path, model, description, new Dictionary<string, TensorEncoding>());
 
         using var loaded = CompressedCheckpoint.Load(path);
-        loaded.Model.to(MemoryFormat.ChannelsLast);
         var conv2 = (Module<Tensor, Tensor>)loaded.Model.named_modules().Single(m => m.name == "features.conv2").module;
         float[]? seen = null;
         bool channelsLast = false, arrivedChannelsLast = false;
         var pool1 = (Module<Tensor, Tensor>)loaded.Model.named_modules().Single(m => m.name == "features.pool1").module;
-        using var before = pool1.register_forward_hook((_, _, y) =>
-        {
-            arrivedChannelsLast = y.is_contiguous(MemoryFormat.ChannelsLast);
-            return null;
-        });
+        using var before = pool1.AddOutputObserver(y => arrivedChannelsLast = y.IsChannelsLast());
         // Registered after Load's hook, so it sees the quantized input.
-        using var probe = conv2.register_forward_pre_hook((_, x) =>
+        using var probe = conv2.AddInputTransform(x =>
         {
-            seen = x.contiguous().data<float>();
-            channelsLast = x.is_contiguous(MemoryFormat.ChannelsLast);
+            seen = x.contiguous().data<float>().ToArray();
+            channelsLast = x.IsChannelsLast();
             return null;
         });
         using (var scope = torch.NewDisposeScope())
         using (torch.no_grad())
         {
             torch.manual_seed(2);
-            loaded.Model.call(torch.randn([4, 3, 32, 32]).contiguous(MemoryFormat.ChannelsLast));
+            loaded.Model.call(torch.randn([4, 3, 32, 32]).ToChannelsLast());
         }
 
         // What conv2 receives comes out of pool1 channels_last, and the quantizer keeps it so.
@@ -245,11 +244,11 @@ public sealed class ActivationQuantizerTests : IDisposable
     public void Loaded_model_computes_bit_for_bit_what_the_training_quantizers_compute_in_eval_mode()
     {
         using var scope = torch.NewDisposeScope();
-        using var student = Create("cifar-student-3", Shapes).to(MemoryFormat.ChannelsLast);
+        using var student = Create("cifar-student-3", Shapes);
         var spec = new QuantizationSpec { Bits = 4, ActivationBits = 3 };
         using var quantizers = new LsqQuantizers(student, spec);
         torch.manual_seed(11);
-        var calibration = torch.randn([16, 3, 32, 32]).contiguous(MemoryFormat.ChannelsLast);
+        var calibration = torch.randn([16, 3, 32, 32]).ToChannelsLast();
         quantizers.Calibrate(student, calibration);
         quantizers.Install();
         var stored = quantizers.ActivationQuantizers();
@@ -262,11 +261,10 @@ public sealed class ActivationQuantizerTests : IDisposable
         var description = new CompressedModelDescription("cifar-student-3", 1, 1, Shapes, "shapes", null, spec, Methods.Qat) { ActivationQuantizers = stored };
         CompressedCheckpoint.Save(path, student, description, quantizers.Encodings());
         using var loaded = CompressedCheckpoint.Load(path);
-        loaded.Model.to(MemoryFormat.ChannelsLast);
 
         using var noGrad = torch.no_grad();
         torch.manual_seed(12);
-        var input = torch.randn([8, 3, 32, 32]).contiguous(MemoryFormat.ChannelsLast);
+        var input = torch.randn([8, 3, 32, 32]).ToChannelsLast();
         student.eval();
         var trained = student.call(input);
         AssertBitwiseEqual(trained, loaded.Model.call(input), "logits");

@@ -2,8 +2,12 @@ using QuantStudio.Core.Checkpoints;
 using QuantStudio.Core.Data;
 using QuantStudio.Core.Experiments;
 using QuantStudio.Core.Models;
-using QuantStudio.Torch;
-using QuantStudio.Torch.Modules;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
+using QuantStudio.Core.Models.Layers;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace QuantStudio.Tests.Checkpoints;
 
@@ -27,12 +31,12 @@ internal static class CheckpointFixtures
     /// <summary>The conv and linear weights of a model: the tensors the methods quantize.</summary>
     public static List<string> Weights(Module model)
     {
-        using var state = model.state_dict();
+        using var state = model.StateDictOf();
         return state.Where(kv => kv.Key.EndsWith(".weight", StringComparison.Ordinal) && kv.Value.dim() >= 2).Select(kv => kv.Key).ToList();
     }
 
     /// <summary>Float bit patterns, so that −0 vs 0 or any last-bit difference counts.</summary>
-    public static int[] Bits(Tensor t) => t.to_type(ScalarType.Float32).data<float>().Select(BitConverter.SingleToInt32Bits).ToArray();
+    public static int[] Bits(Tensor t) => t.to_type(ScalarType.Float32).data<float>().ToArray().Select(BitConverter.SingleToInt32Bits).ToArray();
 
     public static void AssertBitwiseEqual(Tensor expected, Tensor actual, string name)
     {
@@ -47,7 +51,7 @@ internal static class CheckpointFixtures
         }
         else
         {
-            Assert.Equal(expected.to_type(ScalarType.Int64).data<long>(), actual.to_type(ScalarType.Int64).data<long>());
+            Assert.Equal(expected.to_type(ScalarType.Int64).data<long>().ToArray(), actual.to_type(ScalarType.Int64).data<long>().ToArray());
         }
     }
 

@@ -3,7 +3,9 @@ using System.Security.Cryptography;
 using System.Text;
 using QuantStudio.Core.Checkpoints;
 using QuantStudio.Core.Compression;
-using QuantStudio.Torch;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 using static QuantStudio.Tests.Checkpoints.CheckpointFixtures;
 
 namespace QuantStudio.Tests.Checkpoints;

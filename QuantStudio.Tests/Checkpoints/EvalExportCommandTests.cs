@@ -5,8 +5,9 @@ using QuantStudio.Core.Data;
 using QuantStudio.Core.Evaluation;
 using QuantStudio.Core.Experiments;
 using QuantStudio.Core.Models;
-using QuantStudio.Torch;
-using QuantStudio.Torch.Serialization;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 using static QuantStudio.Tests.Checkpoints.CheckpointFixtures;
 using static QuantStudio.Tests.Cli.CommandRuns;
 
@@ -145,7 +146,7 @@ public sealed class EvalExportCommandTests : IDisposable
         Assert.True(code == 0, stderr);
 
         using var loaded = CompressedCheckpoint.Load(path);
-        using var state = loaded.Model.state_dict();
+        using var state = loaded.Model.StateDictOf();
         using var exported = Safetensors.Read(output);
         Assert.Equal(state.Keys, exported.Tensors.Keys);
         foreach (var (name, value) in state)
@@ -171,7 +172,7 @@ public sealed class EvalExportCommandTests : IDisposable
         Assert.True(code == 0, stderr);
         Assert.Contains("weights only: its 2 activation quantizers are not representable in safetensors", stdout);
         using var exported = Safetensors.Read(output);
-        using var state = model.state_dict();
+        using var state = model.StateDictOf();
         Assert.Equal(state.Keys, exported.Tensors.Keys);
 
         var (_, plainOut, _) = Run(new ExportCommand(), "--model", SaveStudent().Path, "--out", PathOf("plain.safetensors"));

@@ -4,8 +4,12 @@ using QuantStudio.Core.Evaluation;
 using QuantStudio.Core.Experiments;
 using QuantStudio.Core.Models;
 using QuantStudio.Core.Quantization;
-using QuantStudio.Torch;
-using QuantStudio.Torch.Modules;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
+using QuantStudio.Core.Models.Layers;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 using static QuantStudio.Tests.Checkpoints.CheckpointFixtures;
 
 namespace QuantStudio.Tests.Checkpoints;
@@ -56,8 +60,8 @@ public sealed class EvaluationTests : IDisposable
             using var scope = torch.NewDisposeScope();
             var output = model.call(b.Input);
             var classes = (int)output.size(-1);
-            var logits = output.reshape(-1, classes).data<float>();
-            var targets = b.Target.reshape(-1).data<long>();
+            var logits = output.reshape(-1, classes).data<float>().ToArray();
+            var targets = b.Target.reshape(-1).data<long>().ToArray();
             for (var i = 0; i < targets.Length; i++)
             {
                 var row = logits.AsSpan(i * classes, classes);
@@ -105,7 +109,7 @@ public sealed class EvaluationTests : IDisposable
         var channelsLast = ModelEvaluator.Evaluate(model, data, data.Test, batchSize: 32, x =>
         {
             calls++;
-            return x.contiguous(MemoryFormat.ChannelsLast);
+            return x.ToChannelsLast();
         });
         Assert.Equal(4, calls);
         Assert.Equal(plain.Correct, channelsLast.Correct);
@@ -149,18 +153,18 @@ public sealed class EvaluationTests : IDisposable
         using var quantized = Create("cifar-student-3", Shapes, seed: 99);
         using (torch.NewDisposeScope())
         {
-            using var state = model.state_dict();
+            using var state = model.StateDictOf();
             var q = new StateDict();
             foreach (var (name, tensor) in state)
             {
                 q.Add(name, encodings.GetValueOrDefault(name) switch
                 {
                     UniformEncoding u => new BucketedQuantizer(new QuantizerSettings(u.Bits, u.BucketSize)).Quantize(tensor).Dequantized,
-                    PointsEncoding p => torch.tensor(new NonUniformQuantizer(p.Points, p.BucketSize).Quantize(tensor.data<float>()).Dequantized, tensor.shape),
+                    PointsEncoding p => torch.tensor(new NonUniformQuantizer(p.Points, p.BucketSize).Quantize(tensor.data<float>().ToArray()).Dequantized, tensor.shape),
                     _ => tensor.clone(),
                 });
             }
-            quantized.load_state_dict(q);
+            quantized.LoadStateDictChecked(q);
         }
         var inMemory = ModelEvaluator.Evaluate(quantized, data, data.Test);
         var fullPrecision = ModelEvaluator.Evaluate(model, data, data.Test);

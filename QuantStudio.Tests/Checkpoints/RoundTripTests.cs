@@ -3,7 +3,9 @@ using QuantStudio.Core.Compression;
 using QuantStudio.Core.Data;
 using QuantStudio.Core.Experiments;
 using QuantStudio.Core.Quantization;
-using QuantStudio.Torch;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 using static QuantStudio.Tests.Checkpoints.CheckpointFixtures;
 
 namespace QuantStudio.Tests.Checkpoints;
@@ -39,7 +41,7 @@ public sealed class RoundTripTests : IDisposable
             case "points":
             {
                 var count = int.Parse(parts[2]);
-                var values = weight.data<float>();
+                var values = weight.data<float>().ToArray();
                 var points = parts[1] == "quantile" ? NonUniformQuantizer.QuantilePoints(values, count, 128) : NonUniformQuantizer.UniformPoints(count);
                 var (dequantized, _, _, _) = new NonUniformQuantizer(points, 128).Quantize(values);
                 return (new PointsEncoding(points, 128), torch.tensor(dequantized, weight.shape));
@@ -62,7 +64,7 @@ public sealed class RoundTripTests : IDisposable
     {
         using var scope = torch.NewDisposeScope();
         using var model = Create("lenet5", Mnist);
-        using var state = model.state_dict();
+        using var state = model.StateDictOf();
         var encodings = new Dictionary<string, TensorEncoding>();
         var expected = new Dictionary<string, Tensor>();
         foreach (var name in Weights(model))
@@ -75,7 +77,7 @@ public sealed class RoundTripTests : IDisposable
         var info = CompressedCheckpoint.Save(path, model, Describe("lenet5", Mnist), encodings);
 
         using var loaded = CompressedCheckpoint.Load(path);
-        using var restored = loaded.Model.state_dict();
+        using var restored = loaded.Model.StateDictOf();
         Assert.Equal(state.Keys, restored.Keys);
         foreach (var (name, value) in restored)
             AssertBitwiseEqual(expected.GetValueOrDefault(name) ?? state[name], value, name);
@@ -99,7 +101,7 @@ public sealed class RoundTripTests : IDisposable
         using var scope = torch.NewDisposeScope();
         using var model = Create("cifar-student-3", Shapes, width: 0.5);
         RunTrainingForward(model, Shapes, batches: 3);
-        using var state = model.state_dict();
+        using var state = model.StateDictOf();
         var weights = Weights(model);
         Assert.True(weights.Count >= 5, string.Join(", ", weights));
 
@@ -115,7 +117,7 @@ public sealed class RoundTripTests : IDisposable
         }
         var counters = state.Where(kv => kv.Key.EndsWith("num_batches_tracked", StringComparison.Ordinal)).ToList();
         Assert.NotEmpty(counters);
-        Assert.All(counters, kv => Assert.Equal(3L, kv.Value.item<long>()));
+        Assert.All(counters, kv => Assert.Equal(3L, kv.Value.AsInt64()));
 
         var description = Describe("cifar-student-3", Shapes, width: 0.5, dataset: "shapes",
             normalization: new Normalization([0.25f, 0.5f, 0.75f], [0.2f, 0.3f, 0.4f])) with { Seed = 42, ValidationSplit = 0.1 };
@@ -123,11 +125,11 @@ public sealed class RoundTripTests : IDisposable
         CompressedCheckpoint.Save(path, model, description, encodings);
 
         using var loaded = CompressedCheckpoint.Load(path);
-        using var restored = loaded.Model.state_dict();
+        using var restored = loaded.Model.StateDictOf();
         Assert.Equal(state.Keys, restored.Keys);
         foreach (var (name, value) in restored)
             AssertBitwiseEqual(expected.GetValueOrDefault(name) ?? state[name], value, name);
-        Assert.Contains(restored, kv => kv.Key.EndsWith("running_var", StringComparison.Ordinal) && kv.Value.data<float>().Any(v => v != 1f));
+        Assert.Contains(restored, kv => kv.Key.EndsWith("running_var", StringComparison.Ordinal) && kv.Value.data<float>().ToArray().Any(v => v != 1f));
     }
 
     [Fact]
@@ -161,7 +163,7 @@ public sealed class RoundTripTests : IDisposable
         using var scope = torch.NewDisposeScope();
         var input = Core.Models.InputShape.Text(12);
         using var model = Create("char-lstm", input, width: 0.25);
-        using var state = model.state_dict();
+        using var state = model.StateDictOf();
         var encodings = Weights(model).ToDictionary(n => n, _ => (TensorEncoding)new UniformEncoding(4, 64, "uniform"));
         Assert.NotEmpty(encodings);
         var description = new CompressedModelDescription("char-lstm", 0.25, 1, input, "text-synthetic", null, new QuantizationSpec(), Methods.Qat)
@@ -172,7 +174,7 @@ public sealed class RoundTripTests : IDisposable
         using var loaded = CompressedCheckpoint.Load(path);
         Assert.Equal("abcdefghij .", loaded.Description.Vocabulary);
         Assert.Null(loaded.Description.Normalization);
-        using var restored = loaded.Model.state_dict();
+        using var restored = loaded.Model.StateDictOf();
         foreach (var (name, value) in restored)
         {
             if (!encodings.ContainsKey(name))

@@ -1,6 +1,8 @@
 using System.Text;
 using QuantStudio.Core.Checkpoints;
-using QuantStudio.Torch;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 using Xunit.Abstractions;
 using static QuantStudio.Tests.Checkpoints.CheckpointFixtures;
 
@@ -13,7 +15,7 @@ public sealed class SizeAccountingTests(ITestOutputHelper output) : IDisposable
 
     public void Dispose() => Directory.Delete(dir, recursive: true);
 
-    private static Dictionary<string, TensorEncoding> Uniform(Core.Models.InputShape input, QuantStudio.Torch.Modules.Module model, int bits, int bucket) =>
+    private static Dictionary<string, TensorEncoding> Uniform(Core.Models.InputShape input, TorchSharp.torch.nn.Module model, int bits, int bucket) =>
         Weights(model).ToDictionary(n => n, _ => (TensorEncoding)new UniformEncoding(bits, bucket, "uniform"));
 
     [Theory]
@@ -23,7 +25,7 @@ public sealed class SizeAccountingTests(ITestOutputHelper output) : IDisposable
     public void Packed_file_is_packed_plus_full_precision_plus_header_to_the_byte(int bits, int bucket)
     {
         using var model = Create("cifar-student-3", Shapes, width: 0.5);
-        using var state = model.state_dict();
+        using var state = model.StateDictOf();
         var encodings = Uniform(Shapes, model, bits, bucket);
         var path = Path.Combine(dir, "s.qsc");
         var description = Describe("cifar-student-3", Shapes, width: 0.5, dataset: "shapes",
@@ -123,9 +125,9 @@ public sealed class SizeAccountingTests(ITestOutputHelper output) : IDisposable
     }
 
     /// <summary>Bell-shaped weights, as training leaves them (a fresh init is uniform, which Huffman coding cannot shrink).</summary>
-    private static void GiveTrainedLikeWeights(QuantStudio.Torch.Modules.Module model)
+    private static void GiveTrainedLikeWeights(TorchSharp.torch.nn.Module model)
     {
-        using var state = model.state_dict();
+        using var state = model.StateDictOf();
         using var noGrad = torch.no_grad();
         foreach (var name in Weights(model))
         {

@@ -1,6 +1,8 @@
 using QuantStudio.Core.Compression;
 using QuantStudio.Core.Quantization;
-using QuantStudio.Torch;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace QuantStudio.Tests.Compression;
 
@@ -52,7 +54,7 @@ public class QswFileTests
             Assert.Equal(a.Encoding, b.Encoding);
             Assert.Equal(a.Dequantize(), b.Dequantize());
             using var t = b.DequantizeTensor();
-            Assert.Equal(b.Dequantize(), t.data<float>());
+            Assert.Equal(b.Dequantize(), t.data<float>().ToArray());
         }
         var raw = (RawBlock)back[2];
         Assert.Equal(ScalarType.Int64, raw.DType);

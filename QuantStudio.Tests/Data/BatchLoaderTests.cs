@@ -1,5 +1,7 @@
 using QuantStudio.Core.Data;
-using QuantStudio.Torch;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace QuantStudio.Tests.Data;
 
@@ -40,7 +42,7 @@ public class BatchLoaderTests
         foreach (var batch in epoch)
             using (batch)
             {
-                Assert.Equal(batch.ExampleIndices.Select(i => (float)i), batch.Input.data<float>());
+                Assert.Equal(batch.ExampleIndices.Select(i => (float)i), batch.Input.data<float>().ToArray());
                 result.Add(batch.ExampleIndices);
             }
         return result;
@@ -189,11 +191,11 @@ public class BatchLoaderTests
         var full = new List<float[]>();
         foreach (var batch in train.Epoch(4))
             using (batch)
-                full.Add(batch.Input.data<float>());
+                full.Add(batch.Input.data<float>().ToArray());
         var resumed = new List<float[]>();
         foreach (var batch in data.CreateTrainLoader(batchSize: 16).Epoch(4, startBatch: 2))
             using (batch)
-                resumed.Add(batch.Input.data<float>());
+                resumed.Add(batch.Input.data<float>().ToArray());
         Assert.Equal(full.Skip(2), resumed);
     }
 }

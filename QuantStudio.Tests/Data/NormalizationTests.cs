@@ -1,5 +1,7 @@
 using QuantStudio.Core.Data;
-using QuantStudio.Torch;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace QuantStudio.Tests.Data;
 
@@ -16,9 +18,9 @@ public class NormalizationTests
         Assert.Equal([2L, 2, 1, 2], batch.Input.shape);
         Assert.Equal(ScalarType.Float32, batch.Input.dtype);
         Assert.Equal(ScalarType.Int64, batch.Target.dtype);
-        Assert.Equal(new[] { 1L, 3L }, batch.Target.data<long>());
+        Assert.Equal(new[] { 1L, 3L }, batch.Target.data<long>().ToArray());
         var expected = new[] { 1f, -1f, 2f, 0f, -1f, 1f, 0f, 2f };
-        var actual = batch.Input.data<float>();
+        var actual = batch.Input.data<float>().ToArray();
         for (var i = 0; i < expected.Length; i++)
             Assert.Equal(expected[i], actual[i], 5);
         Assert.Equal(new[] { 1, 0 }, batch.ExampleIndices);
@@ -31,7 +33,7 @@ public class NormalizationTests
         var table = norm.ByteLookup();
         using var x = torch.tensor(new[] { 0f, 1f, 128 / 255f }, [3, 1, 1]);
         using var y = norm.Apply(x);
-        var v = y.data<float>();
+        var v = y.data<float>().ToArray();
         Assert.Equal(table[0 * 256 + 0], v[0], 5);
         Assert.Equal(table[1 * 256 + 255], v[1], 5);
         Assert.Equal(table[2 * 256 + 128], v[2], 5);

@@ -1,3 +1,4 @@
+using QuantStudio.Core.Engine;
 using QuantStudio.Core.Data;
 using QuantStudio.Core.Experiments;
 
@@ -13,8 +14,8 @@ public class TextDatasetTests
         Assert.Equal(3, split.Count);
         using var batch = split.CreateBatch([2, 0], augment: false, seed: 1, epoch: 0, batchIndex: 0);
         Assert.Equal([2L, 3], batch.Input.shape);
-        Assert.Equal("ghiabc", vocab.Decode(batch.Input.data<long>()));
-        Assert.Equal("hijbcd", vocab.Decode(batch.Target.data<long>()));
+        Assert.Equal("ghiabc", vocab.Decode(batch.Input.data<long>().ToArray()));
+        Assert.Equal("hijbcd", vocab.Decode(batch.Target.data<long>().ToArray()));
     }
 
     [Fact]

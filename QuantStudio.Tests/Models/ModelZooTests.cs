@@ -1,5 +1,7 @@
 using QuantStudio.Core.Models;
-using QuantStudio.Torch;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace QuantStudio.Tests.Models;
 
@@ -13,7 +15,7 @@ public class ModelZooTests
     {
         using var model = ModelZoo.Create("lenet5", Mnist);
         // conv1 1·6·25+6, conv2 6·16·25+16, fc 400·120+120, 120·84+84, 84·10+10
-        Assert.Equal(156 + 2416 + 48120 + 10164 + 850, model.num_parameters());
+        Assert.Equal(156 + 2416 + 48120 + 10164 + 850, model.NumParameters());
         var stats = ModelStats.Measure(model, Mnist);
         // 2·(6·28·28·25 + 16·10·10·150 + 400·120 + 120·84 + 84·10)
         Assert.Equal(2L * (6 * 28 * 28 * 25 + 16 * 10 * 10 * 150 + 400 * 120 + 120 * 84 + 84 * 10), stats.Flops);
@@ -23,9 +25,9 @@ public class ModelZooTests
     public void Mlp_parameters_match_the_layer_formula()
     {
         using var model = ModelZoo.Create("mlp", Mnist);
-        Assert.Equal(784 * 256 + 256 + 256 * 256 + 256 + 256 * 10 + 10, model.num_parameters());
+        Assert.Equal(784 * 256 + 256 + 256 * 256 + 256 + 256 * 10 + 10, model.NumParameters());
         using var deeper = ModelZoo.Create("mlp", Mnist, depth: 2);
-        Assert.Equal(784 * 256 + 256 + 3 * (256 * 256 + 256) + 256 * 10 + 10, deeper.num_parameters());
+        Assert.Equal(784 * 256 + 256 + 3 * (256 * 256 + 256) + 256 * 10 + 10, deeper.NumParameters());
     }
 
     [Fact]
@@ -35,7 +37,7 @@ public class ModelZooTests
         long convs = 3 * 75 * 25 + 75 * 50 * 25 + 50 * 50 * 25 + 50 * 25 * 25;
         long bns = 2 * (75 + 50 + 50 + 25);
         long fcs = 25 * 8 * 8 * 500 + 500 + 500 * 10 + 10; // two pools: 32 → 8
-        Assert.Equal(convs + bns + fcs, model.num_parameters());
+        Assert.Equal(convs + bns + fcs, model.NumParameters());
     }
 
     [Fact]
@@ -47,7 +49,7 @@ public class ModelZooTests
         for (var i = 1; i < f.Length; i++)
             convs += f[i - 1] * f[i] * 9;
         long fcs = 148 * 4 * 4 * 1200 + 1200 + 1200 * 1200 + 1200 + 1200 * 10 + 10; // three pools: 32 → 4
-        Assert.Equal(convs + bns + fcs, model.num_parameters());
+        Assert.Equal(convs + bns + fcs, model.NumParameters());
     }
 
     [Fact]
@@ -58,9 +60,9 @@ public class ModelZooTests
         long stage1 = 3 * (2 * 16 * 16 * 9 + 2 * 32);
         long stage2 = (16 * 32 * 9 + 32 * 32 * 9 + 2 * 64) + 2 * (2 * 32 * 32 * 9 + 2 * 64);
         long stage3 = (32 * 64 * 9 + 64 * 64 * 9 + 2 * 128) + 2 * (2 * 64 * 64 * 9 + 2 * 128);
-        Assert.Equal(stem + stage1 + stage2 + stage3 + 64 * 10 + 10, model.num_parameters());
+        Assert.Equal(stem + stage1 + stage2 + stage3 + 64 * 10 + 10, model.NumParameters());
         using var r56 = ModelZoo.Create("resnet56", Cifar);
-        Assert.True(r56.num_parameters() > 3 * model.num_parameters());
+        Assert.True(r56.NumParameters() > 3 * model.NumParameters());
     }
 
     [Theory]
@@ -102,7 +104,7 @@ public class ModelZooTests
     {
         using var full = ModelZoo.Create("cifar-student-1", Cifar);
         using var half = ModelZoo.Create("cifar-student-1", Cifar, width: 0.5);
-        Assert.True(half.num_parameters() < full.num_parameters() / 2);
+        Assert.True(half.NumParameters() < full.NumParameters() / 2);
         var ex = Assert.Throws<ArgumentException>(() => ModelZoo.Create("vgg99", Cifar));
         Assert.Contains("vgg99", ex.Message);
         Assert.Throws<ArgumentException>(() => ModelZoo.Create("char-lstm", Cifar));

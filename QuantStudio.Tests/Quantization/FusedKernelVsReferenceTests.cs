@@ -1,6 +1,8 @@
 using QuantStudio.Core.Quantization;
 using QuantStudio.Core.Quantization.Reference;
-using QuantStudio.Torch;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace QuantStudio.Tests.Quantization;
 
@@ -30,23 +32,23 @@ public class FusedKernelVsReferenceTests
         torch.set_num_threads(2);
         torch.manual_seed(shape.Aggregate(17L, (a, b) => a * 31 + b));
         using var w = torch.randn(shape) * 3.0;
-        var values = w.data<float>();
+        var values = w.data<float>().ToArray();
         for (var bits = 1; bits <= 8; bits++)
         {
             foreach (var scheme in new[] { QuantizationScheme.Uniform, QuantizationScheme.AbsMax })
             {
                 if (scheme == QuantizationScheme.AbsMax && bits == 1)
                     continue;
-                foreach (var rounding in new[] { RoundingMode.Deterministic, RoundingMode.Stochastic })
+                foreach (var rounding in new[] { Core.Quantization.RoundingMode.Deterministic, Core.Quantization.RoundingMode.Stochastic })
                 {
                     var settings = new QuantizerSettings(bits, bucket, scheme, rounding, seed: (ulong)bits * 7919);
                     using var q = new BucketedQuantizer(settings).Quantize(w);
                     var r = ReferenceBucketedQuantizer.Quantize(values, settings);
                     var label = $"bits {bits} {scheme} {rounding}";
-                    Assert.True(r.Codes.AsSpan().SequenceEqual(q.Codes.data<byte>()), label + ": codes");
-                    Assert.True(r.Alpha.AsSpan().SequenceEqual(q.Alpha.data<float>()), label + ": alpha");
-                    Assert.True(r.Beta.AsSpan().SequenceEqual(q.Beta.data<float>()), label + ": beta");
-                    Assert.True(r.Dequantized.AsSpan().SequenceEqual(q.Dequantized.data<float>()), label + ": dequantized");
+                    Assert.True(r.Codes.AsSpan().SequenceEqual(q.Codes.data<byte>().ToArray()), label + ": codes");
+                    Assert.True(r.Alpha.AsSpan().SequenceEqual(q.Alpha.data<float>().ToArray()), label + ": alpha");
+                    Assert.True(r.Beta.AsSpan().SequenceEqual(q.Beta.data<float>().ToArray()), label + ": beta");
+                    Assert.True(r.Dequantized.AsSpan().SequenceEqual(q.Dequantized.data<float>().ToArray()), label + ": dequantized");
                     Assert.Equal(shape, q.Codes.shape);
                     var back = ReferenceBucketedQuantizer.Dequantize(r.Codes, r.Alpha, r.Beta, settings);
                     Assert.True(back.AsSpan().SequenceEqual(r.Dequantized), label + ": reference dequantize");
@@ -60,13 +62,13 @@ public class FusedKernelVsReferenceTests
     {
         torch.manual_seed(3);
         using var w = torch.randn(300_000);
-        var settings = new QuantizerSettings(3, null, rounding: RoundingMode.Stochastic, seed: 9);
+        var settings = new QuantizerSettings(3, null, rounding: Core.Quantization.RoundingMode.Stochastic, seed: 9);
         torch.set_num_threads(1);
         using var one = new BucketedQuantizer(settings).Quantize(w);
         torch.set_num_threads(2);
         using var two = new BucketedQuantizer(settings).Quantize(w);
-        Assert.Equal(one.Codes.data<byte>(), two.Codes.data<byte>());
-        Assert.Equal(one.Alpha.data<float>(), two.Alpha.data<float>());
+        Assert.Equal(one.Codes.data<byte>().ToArray(), two.Codes.data<byte>().ToArray());
+        Assert.Equal(one.Alpha.data<float>().ToArray(), two.Alpha.data<float>().ToArray());
     }
 
     [Theory]
@@ -87,17 +89,17 @@ public class FusedKernelVsReferenceTests
         var vHat = lsq.Forward(v, step);
         (vHat * upstream).sum().backward();
 
-        var values = v.detach().data<double>();
+        var values = v.detach().data<double>().ToArray();
         var expected = ReferenceLsq.Forward(values, 0.37, lsq.Qn, lsq.Qp);
-        Assert.Equal(expected, vHat.detach().data<double>());
-        var (gradInput, gradStep) = ReferenceLsq.Backward(values, 0.37, upstream.data<double>(), lsq.Qn, lsq.Qp, g);
-        Assert.Equal(gradInput, v.grad!.data<double>());
-        Assert.Equal(gradStep, step.grad!.item<double>(), 1e-9 * Math.Max(1, Math.Abs(gradStep)));
+        Assert.Equal(expected, vHat.detach().data<double>().ToArray());
+        var (gradInput, gradStep) = ReferenceLsq.Backward(values, 0.37, upstream.data<double>().ToArray(), lsq.Qn, lsq.Qp, g);
+        Assert.Equal(gradInput, v.grad!.data<double>().ToArray());
+        Assert.Equal(gradStep, step.grad!.AsDouble(), 1e-9 * Math.Max(1, Math.Abs(gradStep)));
 
         // The standalone fused backward agrees with the one autograd ran.
-        var (gv, gs) = QuantKernels.LsqBackward(v, step, upstream, lsq.Qn, lsq.Qp, g);
-        Assert.Equal(gradInput, gv.data<double>());
-        Assert.Equal(gradStep, gs.item<double>(), 1e-9 * Math.Max(1, Math.Abs(gradStep)));
+        var (gv, gs) = LsqKernels.LsqBackward(v, step, upstream, lsq.Qn, lsq.Qp, g);
+        Assert.Equal(gradInput, gv.data<double>().ToArray());
+        Assert.Equal(gradStep, gs.AsDouble(), 1e-9 * Math.Max(1, Math.Abs(gradStep)));
     }
 
     [Fact]
@@ -109,8 +111,8 @@ public class FusedKernelVsReferenceTests
         var step = torch.tensor(new[] { 0.25f }).requires_grad_();
         var vHat = lsq.Forward(v, step);
         // v/s = -8, -1.04, 0, 0.96, 2, 12 → clip to [-8, 7] → round → -8, -1, 0, 1, 2, 7.
-        Assert.Equal(new[] { -2f, -0.25f, 0f, 0.25f, 0.5f, 1.75f }, vHat.data<float>());
+        Assert.Equal(new[] { -2f, -0.25f, 0f, 0.25f, 0.5f, 1.75f }, vHat.data<float>().ToArray());
         vHat.sum().backward();
-        Assert.Equal(new[] { 0f, 1f, 1f, 1f, 1f, 0f }, v.grad!.data<float>());
+        Assert.Equal(new[] { 0f, 1f, 1f, 1f, 1f, 0f }, v.grad!.data<float>().ToArray());
     }
 }

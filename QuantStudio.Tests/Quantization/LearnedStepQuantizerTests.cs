@@ -1,5 +1,7 @@
 using QuantStudio.Core.Quantization;
-using QuantStudio.Torch;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace QuantStudio.Tests.Quantization;
 
@@ -26,7 +28,7 @@ public class LearnedStepQuantizerTests
         using var v = torch.tensor(new[] { 1f, -3f, 2f, -2f });
         using var s = w.InitialStep(v);
         Assert.Equal([1L], s.shape);
-        Assert.Equal(4 / Math.Sqrt(7), s.item<double>(), 6);
+        Assert.Equal(4 / Math.Sqrt(7), s.AsDouble(), 6);
     }
 
     // LSQ's gradient is the exact gradient of the straight-through surrogate
@@ -58,8 +60,8 @@ public class LearnedStepQuantizerTests
         var v = torch.tensor(values).requires_grad_();
         var s = torch.full([1], step0, ScalarType.Float64, requires_grad: true);
         (lsq.Forward(v, s, g) * torch.tensor(upstream)).sum().backward();
-        var gradV = v.grad!.data<double>();
-        var gradS = s.grad!.item<double>();
+        var gradV = v.grad!.data<double>().ToArray();
+        var gradS = s.grad!.AsDouble();
 
         var frozen = values.Select(x => Math.Round(Math.Clamp(x / step0, -lsq.Qn, lsq.Qp), MidpointRounding.ToEven) - Math.Clamp(x / step0, -lsq.Qn, lsq.Qp)).ToArray();
         double Surrogate(double[] vs, double st)
@@ -107,9 +109,9 @@ public class LearnedStepQuantizerTests
         var rounded = x + (x.round() - x).detach();              // round with a straight-through gradient
         ((rounded * scaled) * upstream).sum().backward();
 
-        Assert.Equal(s2.grad!.item<double>(), s1.grad!.item<double>(), 1e-10);
-        var a = v1.grad!.data<double>();
-        var b = v2.grad!.data<double>();
+        Assert.Equal(s2.grad!.AsDouble(), s1.grad!.AsDouble(), 1e-10);
+        var a = v1.grad!.data<double>().ToArray();
+        var b = v2.grad!.data<double>().ToArray();
         for (var i = 0; i < a.Length; i++)
             Assert.Equal(b[i], a[i], 1e-12);
     }

@@ -1,5 +1,7 @@
 using QuantStudio.Core.Training;
-using QuantStudio.Torch;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace QuantStudio.Tests.Training;
 

@@ -4,8 +4,12 @@ using QuantStudio.Core.Evaluation;
 using QuantStudio.Core.Experiments;
 using QuantStudio.Core.Models;
 using QuantStudio.Core.Training;
-using QuantStudio.Torch;
-using QuantStudio.Torch.Modules;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
+using QuantStudio.Core.Models.Layers;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace QuantStudio.Tests.Training;
 
@@ -36,7 +40,7 @@ public sealed class PaperClaimsTests : IClassFixture<PaperClaimsTests.Teacher>
             torch.set_num_threads(Environment.ProcessorCount);
             Dataset = DatasetRegistry.Load(new DatasetSpec { Name = "shapes", ValidationSplit = 0.2 }, 7, Data);
             torch.manual_seed(11);
-            Model = ModelZoo.Create("cifar-student-1", Shape, 0.5).to(MemoryFormat.ChannelsLast);
+            Model = ModelZoo.Create("cifar-student-1", Shape, 0.5);
             using var method = new FullPrecisionMethod(Model, Spec(Methods.FullPrecision, 6).Optimizer, "teacher");
             new Trainer(Dataset, Options("teacher"), _ => { }).Run(method);
             Accuracy = ModelEvaluator.Evaluate(Model, Dataset, Dataset.Test, 64, x => Trainer.PrepareInput(x, true)).Accuracy!.Value;
@@ -66,7 +70,7 @@ public sealed class PaperClaimsTests : IClassFixture<PaperClaimsTests.Teacher>
         var data = teacher.Dataset;
         Tensor Prepare(Tensor x) => Trainer.PrepareInput(x, true);
         torch.manual_seed(23);
-        using var student = ModelZoo.Create("cifar-student-2", Shape, 0.5).to(MemoryFormat.ChannelsLast);
+        using var student = ModelZoo.Create("cifar-student-2", Shape, 0.5);
         using var logits = new TeacherLogits(teacher.Model, data, 32, false, Prepare);
         using var method = create(student, logits);
         var result = new Trainer(data, Options("student"), _ => { }).Run(method);

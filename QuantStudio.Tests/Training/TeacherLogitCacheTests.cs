@@ -2,7 +2,9 @@ using QuantStudio.Core.Data;
 using QuantStudio.Core.Experiments;
 using QuantStudio.Core.Models;
 using QuantStudio.Core.Training;
-using QuantStudio.Torch;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace QuantStudio.Tests.Training;
 

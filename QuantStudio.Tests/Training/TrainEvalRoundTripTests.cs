@@ -3,7 +3,9 @@ using QuantStudio.Cli.Commands;
 using QuantStudio.Core.Checkpoints;
 using QuantStudio.Core.Experiments;
 using QuantStudio.Core.Training;
-using QuantStudio.Torch;
+using QuantStudio.Core.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 using Xunit.Abstractions;
 using static QuantStudio.Tests.Checkpoints.CheckpointFixtures;
 using static QuantStudio.Tests.Cli.CommandRuns;
@@ -101,7 +103,7 @@ public sealed class TrainEvalRoundTripTests(ITestOutputHelper output)
         var quantized = Weights(model).Skip(1).SkipLast(1).ToHashSet();
         Assert.NotEmpty(quantized);
         long packed = 0, fp32 = 0;
-        using var state = model.state_dict();
+        using var state = model.StateDictOf();
         foreach (var (name, tensor) in state)
         {
             if (!tensor.dtype.IsFloatingPoint())

@@ -1,3 +1,4 @@
+using QuantStudio.Core.Engine;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -28,12 +29,12 @@ public sealed class EstimateTests
     public void Counts_equal_the_zoo_models_own_and_text_models_use_the_default_vocabulary()
     {
         using (var model = ModelZoo.Create("cifar-student-3", InputShape.Image(3, 32, 32, 100), 1.5))
-            Assert.Equal(model.num_parameters(), counts.Count("cifar-student-3", 1.5, 1, "cifar100"));
+            Assert.Equal(model.NumParameters(), counts.Count("cifar-student-3", 1.5, 1, "cifar100"));
         using (var lstm = ModelZoo.Create("char-lstm", InputShape.Text(ModelZooParameterCounts.DefaultVocabulary), 0.5))
         {
-            Assert.Equal(lstm.num_parameters(), counts.Count("char-lstm", 0.5, 1, "text-synthetic"));
+            Assert.Equal(lstm.NumParameters(), counts.Count("char-lstm", 0.5, 1, "text-synthetic"));
             // Before the dataset is switched to text, the form still gets the text model's estimate.
-            Assert.Equal(lstm.num_parameters(), counts.Count("char-lstm", 0.5, 1, "shapes"));
+            Assert.Equal(lstm.NumParameters(), counts.Count("char-lstm", 0.5, 1, "shapes"));
         }
         Assert.NotEqual(counts.Count("cifar-student-3", dataset: "cifar10"), counts.Count("cifar-student-3", dataset: "cifar100"));
         Assert.Equal(counts.Count("resnet20", dataset: "cifar10"), counts.Count("resnet20", dataset: null));

@@ -1,3 +1,4 @@
+using QuantStudio.Core.Engine;
 using System.Collections.Concurrent;
 using QuantStudio.Core.Models;
 
@@ -58,7 +59,7 @@ public sealed class ModelZooParameterCounts : IModelParameterCounts
             try
             {
                 using var model = ModelZoo.Create(arch, key.Item4, width, depth);
-                count = model.parameters().Sum(p => p.numel());
+                count = model.NumParameters();
             }
             catch (ArgumentException)
             {

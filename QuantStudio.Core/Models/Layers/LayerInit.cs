@@ -18,5 +18,15 @@ internal static class LayerInit
         }
     }
 
-    public static TorchSharp.Modules.Parameter Parameter(long[] shape) => new(empty(shape, ScalarType.Float32), requires_grad: true);
+    /// <summary>
+    /// A new float32 parameter owned by its layer: out of any dispose scope the caller has open (a model built
+    /// inside a scope must outlive it), freed with the module.
+    /// </summary>
+    public static TorchSharp.Modules.Parameter Parameter(long[] shape)
+    {
+        using var scope = NewDisposeScope();
+        var parameter = new TorchSharp.Modules.Parameter(empty(shape, ScalarType.Float32), requires_grad: true);
+        parameter.DetachFromDisposeScope();
+        return parameter;
+    }
 }

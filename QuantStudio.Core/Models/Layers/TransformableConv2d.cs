@@ -55,7 +55,11 @@ public sealed class TransformableConv2d : nn.Module<Tensor, Tensor>, IWeightTran
         using var scope = NewDisposeScope();
         var w = ComputePrecision.Operand(WeightTransform.Effective(weight));
         var b = bias is null ? null : ComputePrecision.Operand(bias);
-        var y = nn.functional.conv2d(ComputePrecision.Operand(input), w, b, stride, padding, dilation, groups);
+        // Always in channels_last: libtorch 2.10's oneDNN returns NaN input gradients at random from its NCHW
+        // convolution backward on these CPUs (small channel counts, any ISA level); its NHWC kernels do not
+        // (docs/engine.md). The output stays channels_last, and batch norm, ReLU and pooling keep that layout.
+        var x = ComputePrecision.Operand(input).ToChannelsLast();
+        var y = nn.functional.conv2d(x, w, b, stride, padding, dilation, groups);
         return scope.MoveToOuter(ComputePrecision.Result(y));
     }
 }

@@ -1,0 +1,52 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace QuantStudio.Core.Engine;
+
+/// <summary>
+/// Settings libtorch reads from the native environment, made before it first needs them. A value
+/// the user set is always kept. .NET keeps its own copy of the environment on Unix, so these go
+/// through the C library's setenv. Core's module initializer applies them; the CLI and the web
+/// app also call <see cref="Initialize"/> first thing, before any tensor exists.
+/// </summary>
+public static partial class NativeEnvironment
+{
+    /// <summary>
+    /// The defaults. <c>TORCH_CPP_LOG_LEVEL=ERROR</c>: libtorch prints a warning per convolution call on CPUs
+    /// that NNPACK does not support ("Could not initialize NNPACK!"), which buries a run's own progress.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, string> Defaults = new Dictionary<string, string>
+    {
+        ["TORCH_CPP_LOG_LEVEL"] = "ERROR",
+    };
+
+    private static int applied;
+
+    /// <summary>Sets each default the environment does not already have; idempotent and cheap.</summary>
+    public static void Initialize()
+    {
+        if (Interlocked.Exchange(ref applied, 1) == 1)
+            return;
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS())
+            return;
+        foreach (var (name, value) in Defaults)
+        {
+            try
+            {
+                setenv(name, value, 0);
+            }
+            catch (EntryPointNotFoundException)
+            {
+                return;
+            }
+        }
+    }
+
+#pragma warning disable CA2255 // a library initializer is the point: it must run before libtorch reads its environment.
+    [ModuleInitializer]
+#pragma warning restore CA2255
+    internal static void ApplyOnLoad() => Initialize();
+
+    [LibraryImport("libc", EntryPoint = "setenv", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int setenv(string name, string value, int overwrite);
+}
