@@ -75,8 +75,8 @@ public class SafetensorsTests
             var r = back.Tensors[name];
             Assert.Equal(t.dtype, r.dtype);
             Assert.Equal(t.shape, r.shape);
-            using var eq = t.to_type(ScalarType.Float64).eq(r.to_type(ScalarType.Float64));
-            Assert.All(eq.data<bool>().ToArray(), Assert.True);
+            using var eq = t.to_type(ScalarType.Float64).eq(r.to_type(ScalarType.Float64)).all();
+            Assert.True(eq.item<bool>(), $"{name} differs after the round trip");
         }
     }
 

@@ -126,6 +126,7 @@ public class BucketedQuantizerTests
         Assert.Equal("bucketSize", Assert.Throws<ArgumentOutOfRangeException>(() => new QuantizerSettings(4, 0)).ParamName);
         Assert.Contains("2..8", Assert.Throws<ArgumentOutOfRangeException>(() => new QuantizerSettings(1, scheme: QuantizationScheme.AbsMax)).Message);
         using var ints = torch.ones([4], ScalarType.Int64);
-        Assert.Contains("bits", Assert.Throws<System.Runtime.InteropServices.ExternalException>(() => QuantKernels.BucketedQuantize(torch.ones(4), 0, 9, false, false)).Message);
+        Assert.Equal("bits", Assert.Throws<ArgumentOutOfRangeException>(() => QuantKernels.BucketedQuantize(torch.ones(4), 0, 9, false, false)).ParamName);
+        Assert.Equal("input", Assert.Throws<ArgumentException>(() => QuantKernels.BucketedQuantize(ints, 0, 4, false, false)).ParamName);
     }
 }
