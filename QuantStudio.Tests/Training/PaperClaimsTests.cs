@@ -94,7 +94,7 @@ public sealed class PaperClaimsTests : IClassFixture<PaperClaimsTests.Teacher>
     [Fact]
     public void Differentiable_quantization_improves_on_the_post_training_quantization_it_starts_from()
     {
-        var spec = Spec(Methods.DifferentiableQuantization, 2);
+        var spec = Spec(Methods.DifferentiableQuantization, 4);
         EvaluationResult? start = null;
         var (_, result) = Train(spec, (s, t) => new DifferentiableQuantizationMethod(s, t, spec),
             m => start = ((DifferentiableQuantizationMethod)m).StartValidation);
