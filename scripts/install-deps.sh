@@ -3,10 +3,8 @@
 # Idempotent: does nothing when everything is present. Uses sudo when not root.
 set -euo pipefail
 
+# The engine (TorchSharp and libtorch) comes from NuGet with the build: no system package.
 packages=(
-  libtorch-dev          # the engine (PyTorch 1.13 C++ API, CPU, oneDNN)
-  libopenblas0-pthread  # a fast BLAS for libtorch's linear layers (the reference BLAS is ~20x slower)
-  cmake g++ make        # builds the libtorch shim
   nodejs npm            # installs plotly.js and the SignalR client into the web app
 )
 if [[ "${QS_WITH_BROWSER:-0}" == "1" ]]; then

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Diagnostics;
 using QuantStudio.Core.Checkpoints;
 using QuantStudio.Core.Data;
@@ -59,7 +60,6 @@ public sealed class ExperimentRunner(ICompressedModelWriter? writer = null) : IE
             var shape = data.Info.Kind == DatasetKind.CharText
                 ? InputShape.Text(data.Info.VocabSize)
                 : InputShape.Image(data.Info.Channels, data.Info.Height, data.Info.Width, data.Info.NumClasses);
-            var bf16 = TrainingPrecision.UsesBf16(spec.Precision);
             var channelsLast = spec.ChannelsLast && !shape.IsText;
             Tensor Prepare(Tensor x) => Trainer.PrepareInput(x, channelsLast);
 
@@ -68,9 +68,15 @@ public sealed class ExperimentRunner(ICompressedModelWriter? writer = null) : IE
             var student = Push(disposables, Build(spec.Student.Arch, shape, spec.Student.Width, spec.Student.Depth, RunSeeds.ForModel(spec.Seed, "student"), channelsLast));
             var teacherStats = teacher is null ? null : ModelStats.Measure(teacher, shape);
             var studentStats = ModelStats.Measure(student, shape);
+            // Before any phase seeds the generator: the probe's random inputs do not change the run.
+            var precision = TrainingPrecision.Choose(spec.Precision, student, shape, spec.Optimizer.BatchSize, channelsLast);
+            var bf16 = precision.Bf16;
             Emit(new RunStarted(spec.Method, spec.Dataset.Name, teacherSpec?.Arch ?? "", spec.Student.Arch,
                 Methods.Quantizes(spec.Method) ? spec.Quantization.Bits : null, teacherStats?.Parameters ?? 0, studentStats.Parameters,
-                TrainingPrecision.Describe(spec.Precision), torch.get_num_threads(), SpecJson.Write(spec)));
+                precision.Name, torch.get_num_threads(), SpecJson.Write(spec)));
+            if (precision.Fp32StepMs is { } fp32Ms && precision.Bf16StepMs is { } bf16Ms)
+                Emit(new LogMessage("info", string.Create(CultureInfo.InvariantCulture,
+                    $"precision auto: a training step of the student took {fp32Ms:F1} ms in fp32 and {bf16Ms:F1} ms in bf16; using {precision.Name}")));
             if (data.Note is { } note)
                 Emit(new LogMessage("info", $"dataset {spec.Dataset.Name}: {note}"));
 
@@ -146,7 +152,9 @@ public sealed class ExperimentRunner(ICompressedModelWriter? writer = null) : IE
                 Epochs = method.Phases.Sum(p => p.Epochs),
                 WallSeconds = wall.Elapsed.TotalSeconds,
                 TrainSamplesPerS = result.TrainSeconds > 0 ? result.TrainSamples / result.TrainSeconds : 0,
-                Precision = TrainingPrecision.Describe(spec.Precision),
+                Precision = precision.Name,
+                PrecisionStepMs = precision.Fp32StepMs is { } f && precision.Bf16StepMs is { } b
+                    ? new Dictionary<string, double> { ["fp32"] = f, ["bf16"] = b } : null,
                 TeacherLogitCache = teacherLogits?.UsesCache ?? false,
                 TeacherLatencyMs = teacher is null ? null : MeasureLatency(teacher, shape, channelsLast),
                 StudentLatencyMs = MeasureLatency(stored, shape, channelsLast),

@@ -35,6 +35,8 @@ public sealed record RunSummary
     public double WallSeconds { get; init; }
     public double TrainSamplesPerS { get; init; }
     public required string Precision { get; init; }
+    /// <summary>With <c>precision: auto</c>, the measured training-step time (ms) of each precision it chose between.</summary>
+    public Dictionary<string, double>? PrecisionStepMs { get; init; }
     public bool TeacherLogitCache { get; init; }
     public Latency? TeacherLatencyMs { get; init; }
     public required Latency StudentLatencyMs { get; init; }
