@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Runs the same training step (CIFAR-10 student, batch 64, 2 threads, SGD momentum 0.9) through
-# our binding (EngineBench) and through plain PyTorch, side by side, for four configurations:
-# fp32, channels_last, bf16 autocast, bf16 autocast + channels_last.
+# TorchSharp with QuantStudio's layers (EngineBench) and through plain PyTorch, side by side, for four
+# configurations: fp32, channels_last, bf16 (ours: ComputePrecision.Bf16; PyTorch: autocast), bf16 +
+# channels_last. Then, unless --no-efficiency, our side once more per configuration: the fp32 GEMM rate
+# of a 2048x2048 matrix product and the step's achieved GFLOP/s as a fraction of it.
 #
 # usage: bench/engine/run.sh [--rounds N] [--warmup N] [--steps N] [--threads N] [--batch N] [--configs a,b]
-#                            [--pytorch-retains-memory]
+#                            [--pytorch-retains-memory] [--no-efficiency]
 #
-# Our side calls torch.retain_freed_memory() (glibc keeps freed activations in the process), as
+# Our side calls NativeMemory.RetainFreedMemory() (glibc keeps freed activations in the process), as
 # `quantstudio train` does; PyTorch runs with the C library's defaults. With
 # --pytorch-retains-memory the PyTorch process gets the same glibc settings through
 # MALLOC_MMAP_THRESHOLD_ / MALLOC_TRIM_THRESHOLD_, leaving only the binding itself compared.
@@ -19,16 +21,18 @@ cd "$(dirname "$0")"
 
 rounds=3 warmup=5 steps=20 threads=2 batch=64 configs=fp32,channels_last,bf16,bf16_channels_last
 pytorch_env=()
+efficiency=1
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --pytorch-retains-memory) pytorch_env=(MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824); shift; continue ;;
+    --no-efficiency) efficiency=0; shift; continue ;;
     --rounds) rounds=$2 ;;
     --warmup) warmup=$2 ;;
     --steps) steps=$2 ;;
     --threads) threads=$2 ;;
     --batch) batch=$2 ;;
     --configs) configs=$2 ;;
-    *) echo "unknown option $1 (options: --rounds --warmup --steps --threads --batch --configs --pytorch-retains-memory)" >&2; exit 2 ;;
+    *) echo "unknown option $1 (options: --rounds --warmup --steps --threads --batch --configs --pytorch-retains-memory --no-efficiency)" >&2; exit 2 ;;
   esac
   shift 2
 done
@@ -38,7 +42,7 @@ source ../lib/side-by-side.sh
 find_python torch
 require_openblas
 
-# --- Build our side (not part of QuantStudio.sln; builds the native shim too).
+# --- Build our side (not part of QuantStudio.sln; QuantStudio.Core brings TorchSharp and its libtorch).
 if ! build_log=$(dotnet build EngineBench/EngineBench.csproj -c Release -nologo -v q 2>&1); then
   echo "$build_log" >&2
   echo "building EngineBench failed" >&2
@@ -74,3 +78,7 @@ for c in "${config_list[@]}"; do
   p=$(best "$log/pytorch")
   awk -v c="$c" -v o="$o" -v p="$p" 'BEGIN { printf "config=%-19s samples_per_s_ours=%-8s samples_per_s_pytorch=%-8s ratio=%.2f\n", c, o, p, o / p }'
 done
+if ((efficiency)); then
+  echo "ours, arithmetic rate (one run, same process: GEMM first, then each configuration):"
+  "${ours[@]}" "${common[@]}" --configs "$configs" --efficiency 2>>"$log/ours.err"
+fi

@@ -1,6 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
 using QuantStudio.Core.Engine;
+using QuantStudio.Core.Models;
+using QuantStudio.Core.Models.Layers;
+using QuantStudio.Core.Training.Optim;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -8,51 +11,99 @@ using F = TorchSharp.torch.nn.functional;
 namespace QuantStudio.Bench.Engine;
 
 /// <summary>
-/// One SGD training step of the CIFAR-10 student through the managed binding, the same step as
-/// bench/engine/pytorch_step.py. Prints one line per configuration: <c>&lt;config&gt; samples_per_s=&lt;value&gt;</c>.
+/// One SGD training step of the CIFAR-10 student through TorchSharp and QuantStudio's layers, the same
+/// step as bench/engine/pytorch_step.py. Prints one line per configuration: <c>&lt;config&gt; samples_per_s=&lt;value&gt;</c>.
+/// With <c>--efficiency</c> it prints instead the machine's fp32 GEMM rate and, per configuration, the
+/// GFLOP/s the training step achieves as a fraction of it, both measured in this process.
 /// </summary>
 public static class Program
 {
     public static int Main(string[] args)
     {
+        NativeEnvironment.Initialize();
         var options = Options.Parse(args);
         torch.set_num_threads(options.Threads);
         // What a QuantStudio training process does once: keep freed activations in the process
-        // instead of page-faulting them in again every step (see torch.retain_freed_memory).
-        var retained = torch.retain_freed_memory();
-        Console.Error.WriteLine($"libtorch {torch.version}, intra-op threads {torch.get_num_threads()}, native bf16: {CpuFeatures.HasNativeBf16}, freed memory retained: {retained}");
+        // instead of page-faulting them in again every step (see NativeMemory.RetainFreedMemory).
+        var retained = NativeMemory.RetainFreedMemory();
+        Console.Error.WriteLine($"libtorch {torch.__version__} (TorchSharp), intra-op threads {torch.get_num_threads()}, freed memory retained: {retained}");
+        if (options.Efficiency)
+            return Efficiency(options);
         foreach (var config in options.Configs)
         {
-            var rate = Run(config, options);
+            var rate = Run(config, options, out _);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{config} samples_per_s={rate:F1}"));
         }
-        Console.Error.WriteLine("blas: " + string.Join(", ", LoadedBlas()));
+        Console.Error.WriteLine("blas: " + LoadedBlas());
         return 0;
     }
 
-    private static double Run(string config, Options o)
+    /// <summary>
+    /// The step's achieved arithmetic rate against the best the machine's fp32 matrix multiply reaches
+    /// through the same libtorch and thread count. Step FLOPs = 3 × forward FLOPs of the convolutions
+    /// and linear layers (backward computes the input and the weight gradients, each about a forward).
+    /// </summary>
+    private static int Efficiency(Options o)
+    {
+        var peak = GemmPeak(o.GemmSize, repeats: 5);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"gemm n={o.GemmSize} fp32 gflop_per_s={peak:F1} (best of 5)"));
+        foreach (var config in o.Configs)
+        {
+            var rate = Run(config, o, out var forwardFlops);
+            var stepGflop = 3.0 * forwardFlops * o.Batch / 1e9;
+            var gflops = stepGflop * rate / o.Batch;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"config={config,-19} samples_per_s={rate,-8:F1} step_gflop={stepGflop:F3} gflop_per_s={gflops,-7:F1} fraction_of_gemm_peak={gflops / peak:F3}"));
+        }
+        Console.Error.WriteLine("blas: " + LoadedBlas());
+        return 0;
+    }
+
+    /// <summary>GFLOP/s of an n×n by n×n float32 matrix product (2n³ FLOPs), best of <paramref name="repeats"/> after one warm-up.</summary>
+    private static double GemmPeak(long n, int repeats)
+    {
+        torch.manual_seed(0);
+        using var a = torch.randn(n, n);
+        using var b = torch.randn(n, n);
+        a.mm(b).Dispose(); // warm-up: starts the thread pool; the retained allocator reuses the output's memory
+        var best = double.MaxValue;
+        for (var i = 0; i < repeats; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            a.mm(b).Dispose();
+            best = Math.Min(best, sw.Elapsed.TotalSeconds);
+        }
+        return 2.0 * n * n * n / best / 1e9;
+    }
+
+    private static double Run(string config, Options o, out long forwardFlops)
     {
         var channelsLast = config.Contains("channels_last", StringComparison.Ordinal);
         var bf16 = config.Contains("bf16", StringComparison.Ordinal);
-        if (!channelsLast && !bf16 && config != "fp32")
+        if (config is not ("fp32" or "channels_last" or "bf16" or "bf16_channels_last"))
             throw new ArgumentException($"unknown configuration '{config}': expected fp32, channels_last, bf16 or bf16_channels_last");
 
         torch.manual_seed(0);
-        using var student = new Student(channelsLast);
-        using var x = channelsLast ? Contiguous(torch.randn(o.Batch, 3, 32, 32), MemoryFormat.ChannelsLast) : torch.randn(o.Batch, 3, 32, 32);
+        using var student = new Student();
+        forwardFlops = ModelStats.Measure(student, InputShape.Image(3, 32, 32, 10)).Flops;
+        student.train();
+        using var x = Input(torch.randn(o.Batch, 3, 32, 32), channelsLast);
         using var y = torch.randint(0, 10, [o.Batch]);
-        using var sgd = new MomentumSgd(student.Parameters, lr: 0.01, momentum: 0.9);
+        using var sgd = Optimizers.SGD(student.parameters(), lr: 0.01, momentum: 0.9);
 
-        double Step()
+        Tensor Forward()
+        {
+            // Our mixed precision: the layers compute in bf16 from bf16 casts of their fp32 weights.
+            using var precision = ComputePrecision.Bf16(bf16);
+            return F.cross_entropy(student.call(x), y);
+        }
+
+        void Step()
         {
             using var scope = torch.NewDisposeScope();
-            sgd.ZeroGrad();
-            Tensor loss;
-            using (torch.autocast(enabled: bf16))
-                loss = F.cross_entropy(student.Forward(x), y);
-            loss.backward();
-            sgd.Step();
-            return 0;
+            sgd.zero_grad();
+            Forward().backward();
+            sgd.step();
         }
 
         for (var i = 0; i < o.Warmup; i++)
@@ -62,164 +113,108 @@ public static class Program
             Step();
         sw.Stop();
 
-        using (var scope = torch.NewDisposeScope())
+        using (torch.NewDisposeScope())
         {
-            var loss = F.cross_entropy(student.Forward(x), y).AsDouble();
+            var loss = Forward().AsDouble();
             if (!double.IsFinite(loss))
                 throw new InvalidOperationException($"{config}: loss is not finite");
         }
         return o.Batch * o.Steps / sw.Elapsed.TotalSeconds;
     }
 
-    private static Tensor Contiguous(Tensor t, MemoryFormat format)
+    /// <summary>The input batch, in channels_last when asked (as the trainer prepares its inputs).</summary>
+    private static Tensor Input(Tensor t, bool channelsLast)
     {
+        if (!channelsLast)
+            return t;
         using (t)
-            return t.contiguous(format);
+            return t.ToChannelsLast();
     }
 
-    /// <summary>The BLAS shared objects mapped into this process (what libblas.so.3 resolved to).</summary>
-    private static IEnumerable<string> LoadedBlas() =>
-        File.ReadLines("/proc/self/maps")
+    /// <summary>
+    /// The BLAS shared objects mapped into this process. TorchSharp's libtorch carries its own BLAS
+    /// linked in (no libblas.so.3), so a mapped OpenBLAS here is only the run script's preload.
+    /// </summary>
+    private static string LoadedBlas()
+    {
+        var mapped = File.ReadLines("/proc/self/maps")
             .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
             .Where(f => f.Length >= 6 && f[5].Contains("blas", StringComparison.OrdinalIgnoreCase))
             .Select(f => f[5])
-            .Distinct();
+            .Distinct()
+            .ToList();
+        return (mapped.Count == 0 ? "none mapped" : string.Join(", ", mapped)) + " (libtorch's GEMM is its own, linked into libtorch_cpu.so)";
+    }
 
-    private sealed record Options(int Threads, int Batch, int Warmup, int Steps, string[] Configs)
+    private sealed record Options(int Threads, int Batch, int Warmup, int Steps, string[] Configs, bool Efficiency, long GemmSize)
     {
         public static Options Parse(string[] args)
         {
-            var o = new Options(2, 64, 5, 20, ["fp32", "channels_last", "bf16", "bf16_channels_last"]);
-            for (var i = 0; i + 1 < args.Length; i += 2)
+            var o = new Options(2, 64, 5, 20, ["fp32", "channels_last", "bf16", "bf16_channels_last"], false, 2048);
+            for (var i = 0; i < args.Length; i++)
             {
-                var v = args[i + 1];
-                o = args[i] switch
+                if (args[i] == "--efficiency")
+                {
+                    o = o with { Efficiency = true };
+                    continue;
+                }
+                if (i + 1 >= args.Length)
+                    throw new ArgumentException($"{args[i]} needs a value");
+                var v = args[++i];
+                o = args[i - 1] switch
                 {
                     "--threads" => o with { Threads = int.Parse(v, CultureInfo.InvariantCulture) },
                     "--batch" => o with { Batch = int.Parse(v, CultureInfo.InvariantCulture) },
                     "--warmup" => o with { Warmup = int.Parse(v, CultureInfo.InvariantCulture) },
                     "--steps" => o with { Steps = int.Parse(v, CultureInfo.InvariantCulture) },
                     "--configs" => o with { Configs = v.Split(',', StringSplitOptions.RemoveEmptyEntries) },
-                    _ => throw new ArgumentException($"unknown option {args[i]}; options: --threads --batch --warmup --steps --configs"),
+                    "--gemm-size" => o with { GemmSize = long.Parse(v, CultureInfo.InvariantCulture) },
+                    _ => throw new ArgumentException($"unknown option {args[i - 1]}; options: --threads --batch --warmup --steps --configs --efficiency --gemm-size"),
                 };
             }
+            if (o.Threads < 1 || o.Batch < 1 || o.Steps < 1 || o.Warmup < 0 || o.GemmSize < 1)
+                throw new ArgumentException("--threads, --batch, --steps and --gemm-size must be at least 1, --warmup at least 0");
             return o;
         }
     }
 }
 
 /// <summary>
-/// The student as raw tensors over the functional API: 5x5 convs 3→75→50→50→25 (padding 2), each
-/// with BatchNorm and ReLU, max-pool after conv 1 and conv 3, then FC 1600→500 and 500→10.
-/// Initialised as PyTorch's defaults (uniform ±1/√fan_in).
+/// The student of pytorch_step.py from QuantStudio's layers: 5x5 convs 3→75→50→50→25 (padding 2, with
+/// bias), each with BatchNorm and ReLU, max-pool after conv 1 and conv 3, then FC 1600→500 and 500→10.
+/// The convolutions compute in channels_last whatever their input's layout (TransformableConv2d: libtorch
+/// 2.10's NCHW convolution backward is unreliable on these CPUs), so the fp32 configuration converts its
+/// input at the first convolution and runs channels_last from there, as a QuantStudio model does.
 /// </summary>
-internal sealed class Student : IDisposable
+internal sealed class Student : nn.Module<Tensor, Tensor>
 {
-    private readonly Tensor[] convW = new Tensor[4], convB = new Tensor[4], bnW = new Tensor[4], bnB = new Tensor[4];
-    private readonly Tensor[] runMean = new Tensor[4], runVar = new Tensor[4];
-    private readonly Tensor fc1W, fc1B, fc2W, fc2B;
+    private readonly TransformableConv2d conv1, conv2, conv3, conv4;
+    private readonly TorchSharp.Modules.BatchNorm2d bn1, bn2, bn3, bn4;
+    private readonly TransformableLinear fc1, fc2;
 
-    public Student(bool channelsLast)
+    public Student() : base("Student")
     {
-        int[] channels = [3, 75, 50, 50, 25];
-        using var noGrad = torch.no_grad();
-        for (var i = 0; i < 4; i++)
-        {
-            var fanIn = channels[i] * 25;
-            var w = Uniform([channels[i + 1], channels[i], 5, 5], fanIn);
-            // channels_last weights, as model.to(memory_format=torch.channels_last) makes them.
-            convW[i] = channelsLast ? Reformat(w) : w;
-            convB[i] = Uniform([channels[i + 1]], fanIn);
-            bnW[i] = torch.ones(channels[i + 1]);
-            bnB[i] = torch.zeros(channels[i + 1]);
-            runMean[i] = torch.zeros(channels[i + 1]);
-            runVar[i] = torch.ones(channels[i + 1]);
-        }
-        fc1W = Uniform([500, 1600], 1600);
-        fc1B = Uniform([500], 1600);
-        fc2W = Uniform([10, 500], 500);
-        fc2B = Uniform([10], 500);
-        Parameters = [.. convW, .. convB, .. bnW, .. bnB, fc1W, fc1B, fc2W, fc2B];
-        foreach (var p in Parameters)
-            p.requires_grad = true;
+        conv1 = Layer.Conv2d(3, 75, 5, padding: 2);
+        bn1 = nn.BatchNorm2d(75);
+        conv2 = Layer.Conv2d(75, 50, 5, padding: 2);
+        bn2 = nn.BatchNorm2d(50);
+        conv3 = Layer.Conv2d(50, 50, 5, padding: 2);
+        bn3 = nn.BatchNorm2d(50);
+        conv4 = Layer.Conv2d(50, 25, 5, padding: 2);
+        bn4 = nn.BatchNorm2d(25);
+        fc1 = Layer.Linear(25 * 8 * 8, 500);
+        fc2 = Layer.Linear(500, 10);
+        RegisterComponents();
     }
 
-    public IReadOnlyList<Tensor> Parameters { get; }
-
-    public Tensor Forward(Tensor x)
+    public override Tensor forward(Tensor x)
     {
-        x = Block(x, 0);
-        x = F.max_pool2d(x, 2);
-        x = Block(x, 1);
-        x = Block(x, 2);
-        x = F.max_pool2d(x, 2);
-        x = Block(x, 3);
-        x = F.relu(F.linear(x.flatten(1), fc1W, fc1B));
-        return F.linear(x, fc2W, fc2B);
-    }
-
-    private Tensor Block(Tensor x, int i) =>
-        F.relu(F.batch_norm(F.conv2d(x, convW[i], convB[i], padding: 2), runMean[i], runVar[i], bnW[i], bnB[i], training: true));
-
-    private static Tensor Uniform(long[] shape, long fanIn)
-    {
-        var bound = 1 / Math.Sqrt(fanIn);
-        return torch.empty(shape).uniform_(-bound, bound);
-    }
-
-    private static Tensor Reformat(Tensor t)
-    {
-        using (t)
-            return t.contiguous(MemoryFormat.ChannelsLast);
-    }
-
-    public void Dispose()
-    {
-        foreach (var t in Parameters.Concat(runMean).Concat(runVar))
-            t.Dispose();
-    }
-}
-
-/// <summary>SGD with momentum as torch.optim.SGD (dampening 0, no Nesterov): b ← μb + g; p ← p − lr·b.</summary>
-internal sealed class MomentumSgd : IDisposable
-{
-    private readonly IReadOnlyList<Tensor> parameters;
-    private readonly Tensor[] buffers;
-    private readonly double lr, momentum;
-
-    public MomentumSgd(IReadOnlyList<Tensor> parameters, double lr, double momentum)
-    {
-        this.parameters = parameters;
-        this.lr = lr;
-        this.momentum = momentum;
-        using var noGrad = torch.no_grad();
-        // Zero buffers make the first step b = g, as PyTorch's lazily created buffer does; clone
-        // keeps each parameter's memory format so the updates need no layout conversion.
-        buffers = parameters.Select(p => p.clone().zero_()).ToArray();
-    }
-
-    public void ZeroGrad()
-    {
-        foreach (var p in parameters)
-            p.zero_grad();
-    }
-
-    public void Step()
-    {
-        using var noGrad = torch.no_grad();
-        for (var i = 0; i < parameters.Count; i++)
-        {
-            using var g = parameters[i].grad;
-            if (g is null)
-                continue;
-            buffers[i].mul_(momentum).add_(g);
-            parameters[i].add_(buffers[i], -lr);
-        }
-    }
-
-    public void Dispose()
-    {
-        foreach (var b in buffers)
-            b.Dispose();
+        using var scope = torch.NewDisposeScope();
+        x = F.max_pool2d(F.relu(bn1.call(conv1.call(x))), 2);
+        x = F.relu(bn2.call(conv2.call(x)));
+        x = F.max_pool2d(F.relu(bn3.call(conv3.call(x))), 2);
+        x = F.relu(bn4.call(conv4.call(x)));
+        x = F.relu(fc1.call(x.flatten(1)));
+        return scope.MoveToOuter(fc2.call(x));
     }
 }
