@@ -5,14 +5,21 @@
 //
 // usage: QdBench --data DIR [--epochs 10] [--batch 64] [--threads 2] [--precision fp32|bf16|auto]
 //                [--channels-last | --no-channels-last] [--augment] [--seed 1] [--out DIR]
-//                [--teacher-checkpoint F.safetensors] [--no-retain-memory]
+//                [--teacher-checkpoint F.safetensors] [--no-retain-memory] [--versus-full-precision]
 //        QdBench --spec S.json --out DIR     (runs any spec; prints the summary's accuracies)
 //
 // Prints `epoch=<k> seconds=<s> samples_per_s=<r>` per epoch, then `samples_per_s=<r>` over all
 // epochs (the first included: it pays for the teacher-logit table and the warm-up) and
 // `samples_per_s_after_first=<r>`; details (threads, precision, BLAS) go to stderr.
 //
-// Like `quantstudio train`, it first calls torch.retain_freed_memory() (glibc keeps freed
+// --versus-full-precision then trains the same student in full precision (method full_precision: no
+// teacher, no quantizer) with the same data, epochs, batch, precision and layout, in the same process,
+// and prints `fp_epoch=<k> seconds=<s>` per epoch and `qd_over_fp_epoch_time=<r>`: the mean quantized-
+// distillation epoch over the mean full-precision epoch, the first epoch of each left out (it holds the
+// teacher-logit table and the warm-up). Without --augment the quantized distillation reuses the teacher's
+// logits from its first epoch, so the ratio is what the quantizer and the distillation loss cost.
+//
+// Like `quantstudio train`, it first calls NativeMemory.RetainFreedMemory() (glibc keeps freed
 // activations instead of page-faulting them in again every step; see bench/README.md, engine/);
 // --no-retain-memory leaves the C library's defaults.
 using System.Globalization;
@@ -23,6 +30,7 @@ using QuantStudio.Core.Engine;
 using TorchSharp;
 using static TorchSharp.torch;
 
+NativeEnvironment.Initialize();
 var inv = CultureInfo.InvariantCulture;
 var options = Options.Parse(args);
 if (options is null)
@@ -78,40 +86,12 @@ if (Environment.ProcessorCount != options.Threads)
     return 2;
 }
 
-var retained = options.RetainMemory && torch.retain_freed_memory();
+var retained = options.RetainMemory && NativeMemory.RetainFreedMemory();
 
-var output = options.Out ?? Path.Combine(Path.GetTempPath(), $"qdbench-{Environment.ProcessId}");
-var ownsOutput = options.Out is null;
-Directory.CreateDirectory(output);
 var trainCount = options.Data is null ? 0 : TrainExamples(options.Data);
-var events = new ListEventSink();
-var stream = new RunEventStream([events, new ConsoleEpochSink(trainCount)]);
-string? logitCache = null;
-try
-{
-    // As `quantstudio train` builds it: model.qsc is written too (after the timed epochs).
-    var runner = new ExperimentRunner();
-    await runner.RunAsync(new RunContext(spec, output, stream, Resume: false, DataDirectory: output), CancellationToken.None);
-    var summaryPath = Path.Combine(output, "summary.json");
-    if (File.Exists(summaryPath))
-    {
-        using var summary = JsonDocument.Parse(File.ReadAllText(summaryPath));
-        if (summary.RootElement.TryGetProperty("teacher_logit_cache", out var cache))
-            logitCache = cache.ToString();
-    }
-}
-catch (Exception ex) when (ex is not OperationCanceledException)
-{
-    Console.Error.WriteLine($"the run failed: {ex.Message}");
+var (all, logitCache) = await RunAsync(spec, options.Out, new ConsoleEpochSink(trainCount, "quantized_distillation", "epoch"));
+if (all is null)
     return 1;
-}
-finally
-{
-    if (ownsOutput)
-        TryDelete(output);
-}
-
-var all = events.Events;
 var started = all.OfType<RunStarted>().Single();
 var finished = all.OfType<RunFinished>().Single();
 var phase = spec.Method == Methods.QuantizedDistillation ? "quantized_distillation" : null;
@@ -127,10 +107,63 @@ if (options.SpecPath is null)
         Console.WriteLine($"samples_per_s_after_first={(trainCount * later.Count / later.Sum(e => e.EpochSeconds)).ToString("F1", inv)}");
 }
 Console.WriteLine($"test_accuracy={Get("student_accuracy").ToString("F4", inv)}");
-Console.Error.WriteLine($"libtorch {torch.version}, intra-op threads {started.Threads}, precision {started.Precision}, channels_last {spec.ChannelsLast}, " +
+
+if (options.VersusFullPrecision && options.SpecPath is null)
+{
+    // The same student, data, epochs, batch, precision and layout, trained in full precision.
+    var fpSpec = spec with { Name = "bench/training full precision", Method = Methods.FullPrecision, Teacher = null };
+    var (fpEvents, _) = await RunAsync(fpSpec, options.Out is null ? null : Path.Combine(options.Out, "full_precision"),
+        new ConsoleEpochSink(trainCount, "full_precision", "fp_epoch"));
+    if (fpEvents is null)
+        return 1;
+    var fpEpochs = fpEvents.OfType<EpochMetrics>().Where(e => e.Phase == "full_precision").ToList();
+    // Mean epoch time with the first epoch left out (teacher-logit table, warm-up), or the only one.
+    static double MeanLater(List<EpochMetrics> e) => (e.Count > 1 ? e.Skip(1) : e).Average(m => m.EpochSeconds);
+    var qdMean = MeanLater(epochs);
+    var fpMean = MeanLater(fpEpochs);
+    Console.WriteLine($"fp_samples_per_s={(trainCount * fpEpochs.Count / fpEpochs.Sum(e => e.EpochSeconds)).ToString("F1", inv)}");
+    Console.WriteLine($"qd_over_fp_epoch_time={(qdMean / fpMean).ToString("F2", inv)} (mean epoch after the first: " +
+        $"quantized distillation {qdMean.ToString("F3", inv)} s, full precision {fpMean.ToString("F3", inv)} s)");
+}
+Console.Error.WriteLine($"libtorch {torch.__version__}, intra-op threads {started.Threads}, precision {started.Precision}, channels_last {spec.ChannelsLast}, " +
     $"augment {spec.Dataset.Augment}, retain_freed_memory {retained}, teacher_logit_cache {logitCache ?? "n/a"}, train_samples_per_s (runner) {Get("train_samples_per_s").ToString("F1", inv)}, wall {Get("wall_seconds").ToString("F1", inv)} s");
 Console.Error.WriteLine("blas: " + string.Join(", ", LoadedBlas()));
 return 0;
+
+// Runs a spec through the experiment runner as `quantstudio train` does (model.qsc is written too, after
+// the timed epochs); returns its events and the summary's teacher-logit cache note, or null events when it failed.
+static async Task<(IReadOnlyList<RunEvent>? Events, string? LogitCache)> RunAsync(ExperimentSpec spec, string? outDir, IRunEventSink console)
+{
+    var output = outDir ?? Path.Combine(Path.GetTempPath(), $"qdbench-{Environment.ProcessId}-{spec.Method}");
+    var ownsOutput = outDir is null;
+    Directory.CreateDirectory(output);
+    var events = new ListEventSink();
+    var stream = new RunEventStream([events, console]);
+    try
+    {
+        var runner = new ExperimentRunner();
+        await runner.RunAsync(new RunContext(spec, output, stream, Resume: false, DataDirectory: output), CancellationToken.None);
+        string? logitCache = null;
+        var summaryPath = Path.Combine(output, "summary.json");
+        if (File.Exists(summaryPath))
+        {
+            using var summary = JsonDocument.Parse(File.ReadAllText(summaryPath));
+            if (summary.RootElement.TryGetProperty("teacher_logit_cache", out var cache))
+                logitCache = cache.ToString();
+        }
+        return (events.Events, logitCache);
+    }
+    catch (Exception ex) when (ex is not OperationCanceledException)
+    {
+        Console.Error.WriteLine($"the run failed: {ex.Message}");
+        return (null, null);
+    }
+    finally
+    {
+        if (ownsOutput)
+            TryDelete(output);
+    }
+}
 
 static long TrainExamples(string root)
 {
@@ -161,9 +194,10 @@ static void TryDelete(string dir)
 
 /// <summary>
 /// Prints each training epoch as it ends. In the benchmark (<paramref name="trainCount"/> &gt; 0) only
-/// the student's epochs count; the zero-epoch teacher phase prints nothing anyway.
+/// the student's epochs (phase <paramref name="phase"/>) count, printed as <c>&lt;label&gt;=k</c>; the
+/// zero-epoch teacher phase prints nothing anyway.
 /// </summary>
-sealed class ConsoleEpochSink(long trainCount) : IRunEventSink
+sealed class ConsoleEpochSink(long trainCount, string phase, string label) : IRunEventSink
 {
     public void Emit(RunEvent e)
     {
@@ -171,9 +205,9 @@ sealed class ConsoleEpochSink(long trainCount) : IRunEventSink
         switch (e)
         {
             case EpochMetrics m when trainCount > 0:
-                if (m.Phase != "quantized_distillation")
+                if (m.Phase != phase)
                     return;
-                Console.WriteLine($"epoch={m.Epoch} seconds={m.EpochSeconds.ToString("F3", inv)} " +
+                Console.WriteLine($"{label}={m.Epoch} seconds={m.EpochSeconds.ToString("F3", inv)} " +
                     $"samples_per_s={(trainCount / m.EpochSeconds).ToString("F1", inv)} val_accuracy={(m.ValAccuracy ?? double.NaN).ToString("F4", inv)}");
                 break;
             case EpochMetrics m:
@@ -203,6 +237,7 @@ sealed record Options
     public bool Augment { get; init; }
     public long Seed { get; init; } = 1;
     public bool RetainMemory { get; init; } = true;
+    public bool VersusFullPrecision { get; init; }
 
     public static Options? Parse(string[] args)
     {
@@ -227,6 +262,7 @@ sealed record Options
                     "--no-channels-last" => o with { ChannelsLast = false },
                     "--augment" => o with { Augment = true },
                     "--no-retain-memory" => o with { RetainMemory = false },
+                    "--versus-full-precision" => o with { VersusFullPrecision = true },
                     _ => throw new ArgumentException($"unknown option {args[i]}"),
                 };
             }
@@ -241,7 +277,7 @@ sealed record Options
         {
             Console.Error.WriteLine(ex.Message);
             Console.Error.WriteLine("usage: QdBench --data DIR [--epochs 10] [--batch 64] [--threads 2] [--precision fp32|bf16|auto] " +
-                "[--channels-last|--no-channels-last] [--augment] [--seed 1] [--out DIR] [--teacher-checkpoint F] [--no-retain-memory]\n" +
+                "[--channels-last|--no-channels-last] [--augment] [--seed 1] [--out DIR] [--teacher-checkpoint F] [--no-retain-memory] [--versus-full-precision]\n" +
                 "       QdBench --spec S.json --out DIR");
             return null;
         }
