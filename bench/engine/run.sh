@@ -53,15 +53,29 @@ common=(--threads "$threads" --batch "$batch" --warmup "$warmup" --steps "$steps
 
 log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT
+run_ours() {  # run_ours <args...>: our side, its stdout to $log/ours; on failure shows why and stops
+  if ! "${ours[@]}" "$@" >>"$log/ours" 2>>"$log/ours.err"; then
+    tail -5 "$log/ours.err" >&2
+    echo "our side failed ($*)" >&2
+    exit 1
+  fi
+}
+run_pytorch() {
+  if ! env "${pytorch_env[@]}" "$python" pytorch_step.py "$@" >>"$log/pytorch" 2>>"$log/pytorch.err"; then
+    tail -5 "$log/pytorch.err" >&2
+    echo "the PyTorch side failed ($*)" >&2
+    exit 1
+  fi
+}
 IFS=, read -r -a config_list <<<"$configs"
 for ((r = 1; r <= rounds; r++)); do
   for c in "${config_list[@]}"; do
     if ((r % 2)); then
-      "${ours[@]}" "${common[@]}" --configs "$c" >>"$log/ours" 2>>"$log/ours.err"
-      env "${pytorch_env[@]}" "$python" pytorch_step.py "${common[@]}" --configs "$c" >>"$log/pytorch" 2>>"$log/pytorch.err"
+      run_ours "${common[@]}" --configs "$c"
+      run_pytorch "${common[@]}" --configs "$c"
     else
-      env "${pytorch_env[@]}" "$python" pytorch_step.py "${common[@]}" --configs "$c" >>"$log/pytorch" 2>>"$log/pytorch.err"
-      "${ours[@]}" "${common[@]}" --configs "$c" >>"$log/ours" 2>>"$log/ours.err"
+      run_pytorch "${common[@]}" --configs "$c"
+      run_ours "${common[@]}" --configs "$c"
     fi
   done
 done
@@ -80,5 +94,9 @@ for c in "${config_list[@]}"; do
 done
 if ((efficiency)); then
   echo "ours, arithmetic rate (one run, same process: GEMM first, then each configuration):"
-  "${ours[@]}" "${common[@]}" --configs "$configs" --efficiency 2>>"$log/ours.err"
+  if ! "${ours[@]}" "${common[@]}" --configs "$configs" --efficiency 2>>"$log/ours.err"; then
+    tail -5 "$log/ours.err" >&2
+    echo "our side failed (--efficiency)" >&2
+    exit 1
+  fi
 fi

@@ -27,12 +27,21 @@ public static class Program
         // instead of page-faulting them in again every step (see NativeMemory.RetainFreedMemory).
         var retained = NativeMemory.RetainFreedMemory();
         Console.Error.WriteLine($"libtorch {torch.__version__} (TorchSharp), intra-op threads {torch.get_num_threads()}, freed memory retained: {retained}");
-        if (options.Efficiency)
-            return Efficiency(options);
-        foreach (var config in options.Configs)
+        try
         {
-            var rate = Run(config, options, out _);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{config} samples_per_s={rate:F1}"));
+            if (options.Efficiency)
+                return Efficiency(options);
+            foreach (var config in options.Configs)
+            {
+                var rate = Run(config, options, out _);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{config} samples_per_s={rate:F1}"));
+            }
+        }
+        catch (NonFiniteLossException ex)
+        {
+            // A step that computed garbage has no speed worth reporting.
+            Console.Error.WriteLine($"EngineBench: {ex.Message}");
+            return 1;
         }
         Console.Error.WriteLine("blas: " + LoadedBlas());
         return 0;
@@ -117,7 +126,7 @@ public static class Program
         {
             var loss = Forward().AsDouble();
             if (!double.IsFinite(loss))
-                throw new InvalidOperationException($"{config}: loss is not finite");
+                throw new NonFiniteLossException($"{config}: the loss after the timed steps is not finite ({loss})");
         }
         return o.Batch * o.Steps / sw.Elapsed.TotalSeconds;
     }
@@ -178,6 +187,8 @@ public static class Program
         }
     }
 }
+
+internal sealed class NonFiniteLossException(string message) : Exception(message);
 
 /// <summary>
 /// The student of pytorch_step.py from QuantStudio's layers: 5x5 convs 3→75→50→50→25 (padding 2, with
