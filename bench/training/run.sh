@@ -4,7 +4,7 @@
 #
 # usage: bench/training/run.sh [--epochs 10] [--train 2048] [--test 256] [--batch 64] [--threads 2]
 #                              [--rounds 1] [--configs reuse_bf16_cl-vs-fp32,fp32_augment,reuse_bf16_cl-vs-bf16_cl]
-#                              [--data DIR] [--keep-logs DIR] [--pytorch-retains-memory]
+#                              [--data DIR] [--keep-logs DIR] [--pytorch-retains-memory] [--no-qd-overhead]
 #
 # Configurations (ours vs PyTorch, goal for ours / PyTorch):
 #   reuse_bf16_cl-vs-fp32     ours: teacher-logit reuse, bf16 autocast, channels_last, no augmentation
@@ -19,7 +19,11 @@
 # configuration runs once per side, alternating which side goes first; with several rounds the
 # best round of each side is reported (the run least disturbed by other work on a shared machine).
 #
-# Our side calls torch.retain_freed_memory() as a QuantStudio training process does; PyTorch runs
+# Then, unless --no-qd-overhead, our side once more (QdBench --versus-full-precision): quantized
+# distillation and the same student trained in full precision, one after the other in one process, with
+# the settings of reuse_bf16_cl (teacher-logit reuse, bf16, channels_last), and their epoch-time ratio.
+#
+# Our side calls NativeMemory.RetainFreedMemory() as a QuantStudio training process does; PyTorch runs
 # with the C library's defaults unless --pytorch-retains-memory gives it the same glibc settings
 # (MALLOC_MMAP_THRESHOLD_ / MALLOC_TRIM_THRESHOLD_), as in bench/engine.
 set -euo pipefail
@@ -29,9 +33,13 @@ here=$(pwd)
 epochs=10 train=2048 test=256 batch=64 threads=2 rounds=1 data="" keep=""
 configs=reuse_bf16_cl-vs-fp32,fp32_augment,reuse_bf16_cl-vs-bf16_cl
 pytorch_env=()
+qd_overhead=1
 while [[ $# -gt 0 ]]; do
   if [[ "$1" == --pytorch-retains-memory ]]; then
     pytorch_env=(MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824); shift; continue
+  fi
+  if [[ "$1" == --no-qd-overhead ]]; then
+    qd_overhead=0; shift; continue
   fi
   [[ $# -ge 2 ]] || { echo "$1 needs a value" >&2; exit 2; }
   case "$1" in
@@ -44,7 +52,7 @@ while [[ $# -gt 0 ]]; do
     --configs) configs=$2 ;;
     --data) data=$2 ;;
     --keep-logs) keep=$2 ;;
-    *) echo "unknown option $1 (options: --epochs --train --test --batch --threads --rounds --configs --data --keep-logs --pytorch-retains-memory)" >&2; exit 2 ;;
+    *) echo "unknown option $1 (options: --epochs --train --test --batch --threads --rounds --configs --data --keep-logs --pytorch-retains-memory --no-qd-overhead)" >&2; exit 2 ;;
   esac
   shift 2
 done
@@ -54,7 +62,7 @@ source ../lib/side-by-side.sh
 find_python torch numpy
 require_openblas
 
-# --- Build our side (not part of QuantStudio.sln; builds the native shim too).
+# --- Build our side (not part of QuantStudio.sln; QuantStudio.Core brings TorchSharp and its libtorch).
 if ! build_log=$(dotnet build QdBench/QdBench.csproj -c Release -nologo -v q 2>&1); then
   echo "$build_log" >&2
   echo "building QdBench failed" >&2
@@ -186,6 +194,21 @@ for c in "${config_list[@]}"; do
   awk -v c="$c" -v o="$o" -v p="$p" -v qo="$qo" -v qp="$qp" -v g="$(goal "$c")" \
     'BEGIN { r = o / p; printf "config=%-25s samples_per_s_ours=%-8s samples_per_s_pytorch=%-8s ratio=%.2f goal=%s %-7s (fastest-epoch estimate: %s / %s = %.2f)\n", c, o, p, r, g, (r >= g ? "met" : "not met"), qo, qp, qo / qp }'
 done
+if ((qd_overhead)); then
+  echo "ours, quantized distillation over full precision (one process, teacher-logit reuse, bf16, channels_last, $epochs epochs):"
+  DOTNET_PROCESSOR_COUNT=$threads dotnet QdBench/bin/Release/net10.0/QdBench.dll --data "$data" --epochs "$epochs" \
+    --batch "$batch" --threads "$threads" --precision bf16 --channels-last --versus-full-precision \
+    >"$log/ours.qd_overhead" 2>"$log/ours.qd_overhead.err" &
+  child=$!
+  if ! wait "$child"; then
+    cat "$log/ours.qd_overhead" "$log/ours.qd_overhead.err" >&2
+    echo "our side failed on --versus-full-precision" >&2
+    exit 1
+  fi
+  child=""
+  awk -F= '$1 == "samples_per_s" { printf "samples_per_s_qd=%s  ", $2 } $1 == "fp_samples_per_s" { printf "samples_per_s_full_precision=%s  ", $2 }
+    $1 == "qd_over_fp_epoch_time" { sub(/^qd_over_fp_epoch_time=/, ""); print "qd_over_fp_epoch_time=" $0 }' "$log/ours.qd_overhead"
+fi
 if [[ -n "$keep" ]]; then
   mkdir -p "$keep"
   cp "$log"/ours.* "$log"/pytorch.* "$keep"/

@@ -127,7 +127,7 @@ if (options.VersusFullPrecision && options.SpecPath is null)
 }
 Console.Error.WriteLine($"libtorch {torch.__version__}, intra-op threads {started.Threads}, precision {started.Precision}, channels_last {spec.ChannelsLast}, " +
     $"augment {spec.Dataset.Augment}, retain_freed_memory {retained}, teacher_logit_cache {logitCache ?? "n/a"}, train_samples_per_s (runner) {Get("train_samples_per_s").ToString("F1", inv)}, wall {Get("wall_seconds").ToString("F1", inv)} s");
-Console.Error.WriteLine("blas: " + string.Join(", ", LoadedBlas()));
+Console.Error.WriteLine("blas: " + LoadedBlas());
 return 0;
 
 // Runs a spec through the experiment runner as `quantstudio train` does (model.qsc is written too, after
@@ -173,13 +173,18 @@ static long TrainExamples(string root)
     return Enumerable.Range(1, 5).Sum(i => new FileInfo(Path.Combine(folder, $"data_batch_{i}.bin")).Length / 3073);
 }
 
-// The BLAS shared objects mapped into this process (what libblas.so.3 resolved to).
-static IEnumerable<string> LoadedBlas() =>
-    File.ReadLines("/proc/self/maps")
+// The BLAS shared objects mapped into this process. TorchSharp's libtorch carries its own GEMM linked in
+// (no libblas.so.3), so a mapped OpenBLAS here is only the run script's preload.
+static string LoadedBlas()
+{
+    var mapped = File.ReadLines("/proc/self/maps")
         .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
         .Where(f => f.Length >= 6 && f[5].Contains("blas", StringComparison.OrdinalIgnoreCase))
         .Select(f => f[5])
-        .Distinct();
+        .Distinct()
+        .ToList();
+    return (mapped.Count == 0 ? "none mapped" : string.Join(", ", mapped)) + " (libtorch's GEMM is its own, linked into libtorch_cpu.so)";
+}
 
 static void TryDelete(string dir)
 {
