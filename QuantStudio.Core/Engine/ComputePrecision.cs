@@ -4,8 +4,9 @@ namespace QuantStudio.Core.Engine;
 
 /// <summary>
 /// Mixed precision by hand, since TorchSharp 0.107 has no autocast: inside a <see cref="Bf16"/>
-/// scope the weighted layers (convolutions, linear layers, the LSTM) compute in bfloat16 from
-/// bf16 casts of their fp32 weights, and return fp32. The parameters, their gradients and the
+/// scope the linear layers and the LSTM compute in bfloat16 from bf16 casts of their fp32 weights,
+/// and return fp32. Convolutions stay fp32: libtorch 2.10's bf16 convolution backward returned NaN
+/// gradients at random on these CPUs (docs/engine.md). The parameters, their gradients and the
 /// optimizer state stay fp32 (the master weights): the casts are differentiable, so the gradient
 /// reaches the fp32 weight. Everything else (batch norm, losses, quantizers) runs in fp32.
 /// The setting is per thread, like autocast.
