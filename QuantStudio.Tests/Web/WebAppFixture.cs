@@ -75,6 +75,21 @@ public static class TestSpecs
         return body.GetProperty("id").GetInt64();
     }
 
+    /// <summary>Polls GET /api/runs/{id} until it has stored at least <paramref name="seq"/> events.</summary>
+    public static async Task WaitForLastSeqAsync(HttpClient client, long id, long seq)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (true)
+        {
+            var run = await client.GetFromJsonAsync<JsonElement>($"/api/runs/{id}");
+            if (run.GetProperty("last_seq").GetInt64() >= seq)
+                return;
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"run {id} stored {run.GetProperty("last_seq")} events, expected {seq}");
+            await Task.Delay(20);
+        }
+    }
+
     /// <summary>Polls GET /api/runs/{id} until its status is one of <paramref name="statuses"/>.</summary>
     public static async Task<JsonElement> WaitForStatusAsync(HttpClient client, long id, params string[] statuses)
     {
