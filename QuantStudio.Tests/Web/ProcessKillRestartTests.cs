@@ -76,13 +76,16 @@ public sealed class ProcessKillRestartTests
             Assert.Equal(before[finishedId].Select(e => e.GetRawText()), finishedAfter.Select(e => e.GetRawText()));
 
             // The killed run keeps every event read before the kill, unchanged, plus any stored between that read and the
-            // kill; numbering has no gap and there is no terminal event (nothing ran after the kill).
+            // kill; numbering has no gap and the one terminal event is the interruption the restart stored.
             var killedAfter = await EventsAsync(client2, killedId);
             var killedBefore = before[killedId];
             Assert.True(killedAfter.Length >= killedBefore.Length, $"{killedAfter.Length} events after the restart, {killedBefore.Length} before");
             Assert.Equal(killedBefore.Select(e => e.GetRawText()), killedAfter.Take(killedBefore.Length).Select(e => e.GetRawText()));
             Assert.Equal(Enumerable.Range(1, killedAfter.Length).Select(i => (long)i), Seqs(killedAfter));
-            Assert.DoesNotContain(killedAfter, e => e.GetProperty("type").GetString() is "run_finished" or "run_failed" or "run_cancelled");
+            var terminal = Assert.Single(killedAfter, e => e.GetProperty("type").GetString() is "run_finished" or "run_failed" or "run_cancelled");
+            Assert.Equal("run_cancelled", terminal.GetProperty("type").GetString());
+            Assert.Contains("server stopped", terminal.GetProperty("reason").GetString());
+            Assert.Equal(killedAfter[^1].GetRawText(), terminal.GetRawText());
             var lastSeqAtKill = killedAfter.Length;
             Assert.Equal(lastSeqAtKill, (await client2.GetFromJsonAsync<JsonElement>($"/api/runs/{killedId}")).GetProperty("last_seq").GetInt64());
 

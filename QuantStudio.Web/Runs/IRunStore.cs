@@ -37,7 +37,10 @@ public interface IRunStore
     /// <summary>The last stored seq of a run (0 when none), where a resumed run continues numbering.</summary>
     Task<long> GetLastSeqAsync(long runId, CancellationToken ct = default);
 
-    /// <summary>Marks runs left running by a previous process as interrupted; returns their ids.</summary>
+    /// <summary>
+    /// Marks runs left running by a previous process as interrupted, each with a stored <c>run_cancelled</c> event saying so
+    /// (in the same transaction); returns their ids.
+    /// </summary>
     Task<IReadOnlyList<long>> MarkRunningAsInterruptedAsync(DateTimeOffset at, CancellationToken ct = default);
 }
 
