@@ -89,6 +89,14 @@ public sealed class ProcessKillRestartTests
             var lastSeqAtKill = killedAfter.Length;
             Assert.Equal(lastSeqAtKill, (await client2.GetFromJsonAsync<JsonElement>($"/api/runs/{killedId}")).GetProperty("last_seq").GetInt64());
 
+            // A follower of the interrupted run gets every event up to the interruption, and completes.
+            await using (var hub = await second.ConnectHubAsync())
+            {
+                var followed = await (await hub.StreamAsync("Follow", [killedId, 0])).ReadAllAsync(TimeSpan.FromSeconds(20));
+                Assert.Equal(killedAfter.Select(e => e.GetProperty("seq").GetInt64()), Seqs(followed));
+            }
+            await MetricsFileAssert.HoldsTheStoredEventsAsync(client2, data, killedId);
+
             // The run that was waiting in the queue is queued again and runs.
             await TestSpecs.WaitForStatusAsync(client2, queuedId, "finished");
 
@@ -103,6 +111,15 @@ public sealed class ProcessKillRestartTests
             Assert.Equal("run_finished", resumed[^1].GetProperty("type").GetString());
             Assert.Single(resumed, e => e.GetProperty("type").GetString() == "run_finished");
             Assert.Equal(HttpStatusCode.OK, (await client2.GetAsync($"/api/runs/{killedId}/artifacts/model.qsc")).StatusCode);
+
+            // An outside follower of the resumed run gets every stored event once, in order, and completes; metrics.jsonl holds
+            // each stored event once.
+            await using (var hub = await second.ConnectHubAsync())
+            {
+                var followed = await (await hub.StreamAsync("Follow", [killedId, 0])).ReadAllAsync(TimeSpan.FromSeconds(20));
+                Assert.Equal(resumed.Select(e => JsonSerializer.Serialize(e)), followed.Select(e => JsonSerializer.Serialize(e)));
+            }
+            await MetricsFileAssert.HoldsTheStoredEventsAsync(client2, data, killedId);
             Assert.False(second.HasExited, second.Output);
             Assert.DoesNotContain("Unhandled exception", logBeforeKill);
         }

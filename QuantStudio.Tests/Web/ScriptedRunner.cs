@@ -1,10 +1,12 @@
 using QuantStudio.Core.Experiments;
+using QuantStudio.Core.Training;
 
 namespace QuantStudio.Tests.Web;
 
 /// <summary>
 /// A test double for the trainer: emits a known sequence of events, optionally waiting on a gate before
-/// each step so a test controls the pace, and writes a small model.qsc into the run folder.
+/// each step so a test controls the pace, and writes a small model.qsc into the run folder. Like the trainer, it appends every
+/// event it emits to metrics.jsonl in the run folder (starting the file over unless resuming).
 /// </summary>
 public sealed class ScriptedRunner : IExperimentRunner
 {
@@ -31,7 +33,11 @@ public sealed class ScriptedRunner : IExperimentRunner
     {
         lock (Contexts)
             Contexts.Add(context);
-        var ev = context.Events;
+        Directory.CreateDirectory(context.OutputDirectory);
+        var metricsPath = Path.Combine(context.OutputDirectory, ExperimentRunner.MetricsFileName);
+        if (!context.Resume && File.Exists(metricsPath))
+            File.Delete(metricsPath);
+        var ev = new StreamAndMetricsFile(context.Events, new JsonlEventSink(metricsPath));
         var spec = context.Spec;
         try
         {
@@ -71,5 +77,10 @@ public sealed class ScriptedRunner : IExperimentRunner
             ev.Emit(new RunFailed(ex.Message));
             throw;
         }
+    }
+
+    private sealed class StreamAndMetricsFile(RunEventStream stream, JsonlEventSink jsonl)
+    {
+        public void Emit(RunEvent e) => jsonl.Emit(stream.Emit(e));
     }
 }

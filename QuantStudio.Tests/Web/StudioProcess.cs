@@ -95,6 +95,15 @@ public sealed partial class StudioProcess : IDisposable
             throw new TimeoutException($"process {process.Id} did not exit after being killed");
     }
 
+    /// <summary>A hub client on /hubs/runs of this process, over a real WebSocket.</summary>
+    public Task<HubProtocolClient> ConnectHubAsync() =>
+        HubProtocolClient.ConnectAsync(async (uri, ct) =>
+        {
+            var ws = new System.Net.WebSockets.ClientWebSocket();
+            await ws.ConnectAsync(uri, ct);
+            return ws;
+        }, new Uri($"ws://{BaseUri.Authority}/hubs/runs"));
+
     public HttpClient CreateClient() => new() { BaseAddress = BaseUri, Timeout = TimeSpan.FromSeconds(15) };
 
     public void Dispose()

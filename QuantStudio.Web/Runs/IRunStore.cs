@@ -28,6 +28,12 @@ public interface IRunStore
     /// </summary>
     Task AppendEventAsync(StoredEvent e, RunTransition? completion = null, CancellationToken ct = default);
 
+    /// <summary>
+    /// Appends a run's terminal event and applies <paramref name="completion"/> in one transaction, only if the run's status is
+    /// one of <paramref name="from"/>; false (and nothing stored) otherwise.
+    /// </summary>
+    Task<bool> TryCompleteAsync(StoredEvent e, IReadOnlyCollection<RunStatus> from, RunTransition completion, CancellationToken ct = default);
+
     /// <summary>Events with seq &gt; <paramref name="afterSeq"/>, in order, at most <paramref name="limit"/>; optionally only some types.</summary>
     Task<IReadOnlyList<StoredEvent>> ReadEventsAsync(long runId, long afterSeq, int limit, IReadOnlyCollection<string>? types = null, CancellationToken ct = default);
 

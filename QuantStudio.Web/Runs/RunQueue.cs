@@ -30,6 +30,8 @@ public sealed class RunQueue(
         var interrupted = await store.MarkRunningAsInterruptedAsync(time.GetUtcNow(), cancellationToken);
         if (interrupted.Count > 0)
             log.LogWarning("Marked {Count} run(s) left running by an earlier process as interrupted: {Ids}", interrupted.Count, interrupted);
+        foreach (var id in interrupted)
+            await RunMetricsFile.RewriteAsync(options.Value.RunDirectory(id), store, id, cancellationToken);
         foreach (var run in (await store.ListRunsAsync(cancellationToken)).Where(r => r.Status == RunStatus.Queued).OrderBy(r => r.Id))
             Enqueue(run.Id);
         await base.StartAsync(cancellationToken);
@@ -122,7 +124,7 @@ public sealed class RunQueue(
             var lastSeq = await store.GetLastSeqAsync(id, CancellationToken.None);
             // A run stopped by the server shutting down is interrupted (resumable), not cancelled.
             RunStatus CancelledStatus() => stopping && !entry.UserCancelled ? RunStatus.Interrupted : RunStatus.Cancelled;
-            using var sink = new StoreAndBroadcastSink(id, store, broker, notifier, Path.Combine(dir, "metrics.jsonl"), CancelledStatus);
+            var sink = new StoreAndBroadcastSink(id, store, broker, notifier, dir, CancelledStatus);
             var stream = new RunEventStream([sink], time, lastSeq);
 
             string? failure = null;
@@ -150,9 +152,11 @@ public sealed class RunQueue(
                 }
             }
 
-            // The runner's contract is to end with a terminal event; make sure the stream and the status do.
+            // The runner's contract is to end with a terminal event; make sure the stream and the status do. The runner has
+            // returned, so the file it wrote is the sink's to append to.
             if (sink.Outcome is null)
             {
+                sink.WritesMetricsFile = true;
                 if (failure is not null)
                     stream.Emit(new RunFailed(failure));
                 else if (cancelled)

@@ -40,14 +40,15 @@ public sealed class RunService(
             return RunCommandResult.Done;
         if (run.Status == RunStatus.Queued)
         {
+            // The event and the status change are stored together: a follower that sees the run cancelled also sees why.
             var now = time.GetUtcNow();
-            if (await store.TryTransitionAsync(id, [RunStatus.Queued],
+            var last = await store.GetLastSeqAsync(id, ct);
+            var e = StoredEvent.From(id, new RunCancelled("cancelled before it started") { Seq = last + 1, Time = now });
+            if (await store.TryCompleteAsync(e, [RunStatus.Queued],
                     new RunTransition(RunStatus.Cancelled) { FinishedAt = now, LastError = "cancelled before it started" }, ct))
             {
-                // Followers complete on a terminal event; the queue will skip the run.
-                var last = await store.GetLastSeqAsync(id, ct);
-                var e = StoredEvent.From(id, new RunCancelled("cancelled before it started") { Seq = last + 1, Time = now });
-                await store.AppendEventAsync(e, null, ct);
+                // The queue will skip the run.
+                RunMetricsFile.Append(options.Value.RunDirectory(id), e);
                 broker.Publish(e);
                 notifier.Changed(id);
                 return RunCommandResult.Done;

@@ -146,6 +146,18 @@ public sealed class SqliteRunStore : IRunStore
         await tx.CommitAsync(ct);
     }
 
+    public async Task<bool> TryCompleteAsync(StoredEvent e, IReadOnlyCollection<RunStatus> from, RunTransition completion,
+        CancellationToken ct = default)
+    {
+        await using var c = await OpenAsync(ct);
+        await using var tx = (SqliteTransaction)await c.BeginTransactionAsync(ct);
+        if (!await TransitionAsync(c, tx, e.RunId, from, completion, ct))
+            return false; // disposing the transaction rolls it back
+        await InsertEventAsync(c, tx, e, ct);
+        await tx.CommitAsync(ct);
+        return true;
+    }
+
     public async Task<IReadOnlyList<StoredEvent>> ReadEventsAsync(long runId, long afterSeq, int limit, IReadOnlyCollection<string>? types = null,
         CancellationToken ct = default)
     {
