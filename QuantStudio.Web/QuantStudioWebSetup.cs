@@ -55,6 +55,7 @@ public static class QuantStudioWebSetup
         services.AddSingleton<RunListNotifier>();
         services.AddSingleton<RunFollower>();
         services.AddSingleton<RunEventFrames>();
+        services.AddSingleton<RunInputs>();
         services.AddSingleton<SpecChecks>();
         services.AddSingleton<RunQueue>();
         services.AddHostedService(sp => sp.GetRequiredService<RunQueue>());

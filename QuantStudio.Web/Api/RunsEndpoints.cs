@@ -52,7 +52,7 @@ public static class RunsEndpoints
         }
         if (string.IsNullOrWhiteSpace(json))
             return Problems.InvalidSpec([new SpecError("spec", "the request body is empty; send the experiment spec as JSON")]);
-        var (spec, errors) = checks.Parse(json);
+        var (spec, errors) = await checks.ParseAsync(json, ct);
         if (spec is null)
             return Problems.InvalidSpec(errors);
         var run = await service.CreateAsync(spec, ct);

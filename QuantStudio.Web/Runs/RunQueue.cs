@@ -16,6 +16,7 @@ public sealed class RunQueue(
     RunEventBroker broker,
     RunListNotifier notifier,
     IExperimentRunner runner,
+    RunInputs inputs,
     IOptions<QuantStudioOptions> options,
     TimeProvider time,
     ILogger<RunQueue> log) : BackgroundService
@@ -129,13 +130,18 @@ public sealed class RunQueue(
 
             string? failure = null;
             var cancelled = false;
+            var (resolved, inputError) = spec is null ? (null, null) : await inputs.ResolveAsync(spec, CancellationToken.None);
             if (spec is null)
             {
                 failure = "the stored spec could not be read";
             }
+            else if (resolved is null)
+            {
+                failure = inputError!.ToString();
+            }
             else
             {
-                var context = new RunContext(spec, dir, stream, run.Resume, options.Value.ResolvedDataDirectory);
+                var context = new RunContext(resolved, dir, stream, run.Resume, options.Value.ResolvedDataDirectory);
                 try
                 {
                     // The runner may compute synchronously for a long time; keep it off the queue's thread.
