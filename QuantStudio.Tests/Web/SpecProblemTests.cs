@@ -80,4 +80,16 @@ public sealed class SpecProblemTests : IDisposable
         var problem = await PostExpectingProblemAsync(json);
         Assert.NotEmpty(Messages(problem, "teacher.checkpoint"));
     }
+
+    [Fact]
+    public async Task A_model_that_reads_the_other_kind_of_input_is_refused_when_the_run_is_created()
+    {
+        var teacher = await PostExpectingProblemAsync(TestSpecs.Json().Replace("\"arch\": \"cifar-teacher\"", "\"arch\": \"char-lstm\""));
+        Assert.Contains("char-lstm", Assert.Single(Messages(teacher, "teacher.arch")));
+        Assert.Contains("shapes", Assert.Single(Messages(teacher, "teacher.arch")));
+
+        var student = await PostExpectingProblemAsync(TestSpecs.Json(student: "char-lstm"));
+        Assert.Contains("text", Assert.Single(Messages(student, "student.arch")));
+        Assert.Empty(factory.Runner.Contexts);
+    }
 }
