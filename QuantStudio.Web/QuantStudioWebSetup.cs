@@ -22,10 +22,10 @@ public static class QuantStudioWebSetup
         var section = builder.Configuration.GetSection(QuantStudioOptions.Section);
         var options = section.Get<QuantStudioOptions>() ?? new QuantStudioOptions();
 
-        // --urls / ASPNETCORE_URLS win over appsettings; either way an open address needs a key.
-        var urls = builder.Configuration["urls"] ?? options.Urls;
-        BindAddressGuard.Check(urls, options.ApiKey);
-        builder.WebHost.UseUrls(urls);
+        // --urls / ASPNETCORE_URLS win over appsettings. Whatever sets the addresses, BoundAddressCheck refuses an open one
+        // without a key once Kestrel has bound it.
+        var urls = builder.Configuration["urls"];
+        builder.WebHost.UseUrls(string.IsNullOrWhiteSpace(urls) ? options.Urls : urls);
 
         var services = builder.Services;
         services.Configure<QuantStudioOptions>(section);
@@ -49,6 +49,8 @@ public static class QuantStudioWebSetup
                 o.PayloadSerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals;
             });
 
+        services.AddSingleton<BoundAddressCheck>();
+        services.AddHostedService(sp => sp.GetRequiredService<BoundAddressCheck>());
         services.AddSingleton<ApiKeyCookie>();
         services.AddSingleton<IRunStore, SqliteRunStore>();
         services.AddSingleton<RunEventBroker>();
@@ -67,6 +69,7 @@ public static class QuantStudioWebSetup
 
     public static WebApplication UseQuantStudio(this WebApplication app)
     {
+        app.UseMiddleware<BoundAddressCheck.Middleware>();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseMiddleware<ApiKeyMiddleware>();

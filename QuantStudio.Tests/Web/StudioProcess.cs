@@ -34,27 +34,7 @@ public sealed partial class StudioProcess : IDisposable
 
     public static async Task<StudioProcess> StartAsync(string dataDirectory, IReadOnlyDictionary<string, string>? settings = null, TimeSpan? timeout = null)
     {
-        var psi = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = AppContext.BaseDirectory,
-        };
-        psi.ArgumentList.Add(StudioPaths.WebAssembly);
-        psi.ArgumentList.Add("--urls=http://127.0.0.1:0");
-        psi.ArgumentList.Add("--contentRoot=" + AppContext.BaseDirectory);
-        psi.ArgumentList.Add("--webroot=" + StudioPaths.WebRoot);
-        psi.ArgumentList.Add("--QuantStudio:DataDirectory=" + dataDirectory);
-        psi.ArgumentList.Add("--Logging:LogLevel:Default=Warning");
-        psi.ArgumentList.Add("--Logging:LogLevel:Microsoft.Hosting.Lifetime=Information");
-        psi.ArgumentList.Add("--Logging:Console:ColorBehavior=Disabled");
-        foreach (var (k, v) in settings ?? new Dictionary<string, string>())
-            psi.ArgumentList.Add($"--{k}={v}");
-        psi.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
-        psi.Environment.Remove("ASPNETCORE_URLS");
-        psi.Environment.Remove("ASPNETCORE_HTTP_PORTS");
-
+        var psi = StartInfo(dataDirectory, settings);
         var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
         var studio = new StudioProcess(process);
         process.OutputDataReceived += (_, e) => studio.Record(e.Data);
@@ -74,6 +54,56 @@ public sealed partial class StudioProcess : IDisposable
             throw new TimeoutException("the app did not report its address in time:\n" + studio.Output);
         }
         return studio;
+    }
+
+    private static ProcessStartInfo StartInfo(string dataDirectory, IReadOnlyDictionary<string, string>? settings)
+    {
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = AppContext.BaseDirectory,
+        };
+        psi.ArgumentList.Add(StudioPaths.WebAssembly);
+        psi.ArgumentList.Add("--urls=http://127.0.0.1:0");
+        psi.ArgumentList.Add("--contentRoot=" + AppContext.BaseDirectory);
+        psi.ArgumentList.Add("--webroot=" + StudioPaths.WebRoot);
+        psi.ArgumentList.Add("--QuantStudio:DataDirectory=" + dataDirectory);
+        psi.ArgumentList.Add("--Logging:LogLevel:Default=Warning");
+        psi.ArgumentList.Add("--Logging:LogLevel:Microsoft.Hosting.Lifetime=Information");
+        psi.ArgumentList.Add("--Logging:Console:ColorBehavior=Disabled");
+        foreach (var (k, v) in settings ?? new Dictionary<string, string>())
+            psi.ArgumentList.Add($"--{k}={v}"); // later arguments win over the defaults above
+        psi.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        psi.Environment.Remove("ASPNETCORE_URLS");
+        psi.Environment.Remove("ASPNETCORE_HTTP_PORTS");
+        return psi;
+    }
+
+    /// <summary>Starts the app and waits for it to exit by itself (a refused start); its exit code and everything it wrote.</summary>
+    public static async Task<(int ExitCode, string Output)> RunToExitAsync(string dataDirectory, IReadOnlyDictionary<string, string> settings,
+        TimeSpan timeout)
+    {
+        using var process = new Process { StartInfo = StartInfo(dataDirectory, settings) };
+        var output = new StringBuilder();
+        process.OutputDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException("the app did not exit by itself:\n" + output);
+        }
+        lock (output)
+            return (process.ExitCode, output.ToString());
     }
 
     private void Record(string? line)

@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using QuantStudio.Core.Experiments;
 using QuantStudio.Web.Options;
+using QuantStudio.Web.Security;
 
 namespace QuantStudio.Web.Runs;
 
@@ -17,6 +18,7 @@ public sealed class RunQueue(
     RunListNotifier notifier,
     IExperimentRunner runner,
     RunInputs inputs,
+    BoundAddressCheck addressCheck,
     IOptions<QuantStudioOptions> options,
     TimeProvider time,
     ILogger<RunQueue> log) : BackgroundService
@@ -74,10 +76,19 @@ public sealed class RunQueue(
         }
     }
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // No run starts on a server that is about to refuse to serve.
+        try
+        {
+            await addressCheck.Passed.WaitAsync(stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            return;
+        }
         var workers = Enumerable.Range(0, Math.Max(1, options.Value.MaxConcurrentRuns)).Select(_ => WorkerAsync(stoppingToken));
-        return Task.WhenAll(workers);
+        await Task.WhenAll(workers);
     }
 
     private async Task WorkerAsync(CancellationToken stoppingToken)
