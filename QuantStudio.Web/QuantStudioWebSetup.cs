@@ -70,6 +70,8 @@ public static class QuantStudioWebSetup
     public static WebApplication UseQuantStudio(this WebApplication app)
     {
         app.UseMiddleware<BoundAddressCheck.Middleware>();
+        app.UseMiddleware<HostNameGuard>();
+        app.UseMiddleware<SameOriginGuard>();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseMiddleware<ApiKeyMiddleware>();

@@ -38,6 +38,8 @@ public static class RunsEndpoints
 
     private static async Task<IResult> CreateAsync(HttpRequest request, SpecChecks checks, RunService service, CancellationToken ct)
     {
+        if (!request.HasJsonContentType())
+            return Problems.UnsupportedMediaType(request.ContentType);
         string json;
         using (var reader = new StreamReader(request.Body, Encoding.UTF8))
         {
