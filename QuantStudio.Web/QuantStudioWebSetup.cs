@@ -31,7 +31,9 @@ public static class QuantStudioWebSetup
         services.Configure<QuantStudioOptions>(section);
         services.Configure<FormOptions>(f => f.MultipartBodyLengthLimit = options.MaxUploadBytes + 64 * 1024);
         services.TryAddSingletonTimeProvider();
-        services.AddProblemDetails();
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = BadRequestProblems.Describe);
+        // A refused request becomes an exception the handler turns into a ProblemDetails naming the field (see BadRequestProblems).
+        services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         // The API speaks snake_case like the spec and the events.
         services.ConfigureHttpJsonOptions(o =>
         {
@@ -72,7 +74,7 @@ public static class QuantStudioWebSetup
         app.UseMiddleware<BoundAddressCheck.Middleware>();
         app.UseMiddleware<HostNameGuard>();
         app.UseMiddleware<SameOriginGuard>();
-        app.UseExceptionHandler();
+        app.UseExceptionHandler(new ExceptionHandlerOptions { StatusCodeSelector = BadRequestProblems.StatusCodeOf });
         app.UseStatusCodePages();
         app.UseMiddleware<ApiKeyMiddleware>();
         app.UseStaticFiles();

@@ -16,6 +16,9 @@ public sealed class ScriptedRunner : IExperimentRunner
     /// <summary>When set, each step waits for one release of this semaphore.</summary>
     public SemaphoreSlim? Gate { get; set; }
 
+    /// <summary>How long a cancelled run takes to stop (a trainer finishes its step), before it emits RunCancelled.</summary>
+    public TimeSpan CancelDelay { get; set; } = TimeSpan.Zero;
+
     /// <summary>Set to make the run fail after this many steps.</summary>
     public int? FailAfterSteps { get; set; }
 
@@ -69,6 +72,8 @@ public sealed class ScriptedRunner : IExperimentRunner
         }
         catch (OperationCanceledException)
         {
+            if (CancelDelay > TimeSpan.Zero)
+                await Task.Delay(CancelDelay, CancellationToken.None);
             ev.Emit(new RunCancelled("cancelled"));
             throw;
         }

@@ -69,7 +69,24 @@ public static class UploadsEndpoints
         string originalName = "teacher.safetensors";
         if (http.Request.HasFormContentType)
         {
-            var form = await http.Request.ReadFormAsync(ct);
+            IFormCollection form;
+            try
+            {
+                form = await http.Request.ReadFormAsync(ct);
+            }
+            catch (InvalidDataException ex) when (ex.Message.Contains("limit", StringComparison.OrdinalIgnoreCase))
+            {
+                // A multipart body over the form limit without a Content-Length: the reader only finds out while reading.
+                return TooLarge(limit);
+            }
+            catch (InvalidDataException)
+            {
+                return Problems.BadRequest("file", "the multipart body is malformed; send the file as the form field 'file'");
+            }
+            catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+            {
+                return TooLarge(limit);
+            }
             var file = form.Files.GetFile("file") ?? form.Files.FirstOrDefault();
             if (file is null)
                 return Problems.BadRequest("file", "no file in the form; send it as the field 'file'");

@@ -50,6 +50,9 @@ public sealed class RunQueue(
 
     public bool IsActive(long runId) => active.ContainsKey(runId);
 
+    /// <summary>True while a run a user cancelled is still stopping (its runner has not returned yet).</summary>
+    public bool IsCancelling(long runId) => active.TryGetValue(runId, out var run) && run.UserCancelled;
+
     /// <summary>Asks a running run to stop; false when it is not running here.</summary>
     public bool Cancel(long runId)
     {

@@ -80,10 +80,13 @@ public sealed class RunService(
         var run = await store.GetRunAsync(id, ct);
         if (run is null)
             return RunCommandResult.NotFound;
-        if (run.Status.IsActive())
+        // A run being cancelled still counts as running until its runner stops; wait for that rather than refuse. The terminal
+        // event is stored just before the runner's task returns; either way give it a moment to close its files.
+        if (run.Status.IsActive() && !queue.IsCancelling(id))
             return RunCommandResult.Conflict;
-        // The terminal event is stored just before the runner's task returns; give it a moment to close its files.
         if (!await queue.WaitUntilIdleAsync(id, TimeSpan.FromSeconds(10)))
+            return RunCommandResult.Conflict;
+        if ((await store.GetRunAsync(id, ct))?.Status.IsActive() == true)
             return RunCommandResult.Conflict;
         if (!await store.DeleteRunAsync(id, ct))
             return RunCommandResult.NotFound;
