@@ -7,14 +7,15 @@ namespace QuantStudio.Tests.Web;
 
 /// <summary>
 /// The web app as its own process: <c>dotnet QuantStudio.Web.dll</c> from the test output, on a free loopback port
-/// (Kestrel picks it; the address is read from the app's "Now listening on" line), with the given data folder and
-/// settings. <see cref="Kill"/> ends it the hard way, as a crash would; disposing kills it if it is still alive.
+/// (Kestrel picks it; the address is read from the app's "Now listening on" line, and it is ready once it logs "Application
+/// started"), with the given data folder and settings. <see cref="Kill"/> ends it the hard way, as a crash would; disposing kills it if it is still alive.
 /// </summary>
 public sealed partial class StudioProcess : IDisposable
 {
     private readonly Process process;
     private readonly StringBuilder output = new();
     private readonly TaskCompletionSource<Uri> listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile Uri? address;
 
     private StudioProcess(Process process) => this.process = process;
 
@@ -113,7 +114,10 @@ public sealed partial class StudioProcess : IDisposable
         lock (output)
             output.AppendLine(line);
         if (ListeningLine().Match(line) is { Success: true } m)
-            listening.TrySetResult(new Uri(m.Groups[1].Value.TrimEnd('/') + "/"));
+            address = new Uri(m.Groups[1].Value.TrimEnd('/') + "/");
+        // The server answers 503 until it has checked the addresses it bound; "Application started" comes after that.
+        if (line.Contains("Application started", StringComparison.Ordinal) && address is not null)
+            listening.TrySetResult(address);
     }
 
     /// <summary>SIGKILL to the app and anything it started; waits until it is gone.</summary>

@@ -59,6 +59,7 @@ public sealed class BoundAddressCheck(
             if (check.passed)
                 return next(context);
             context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            context.Response.Headers.RetryAfter = "1";
             return Task.CompletedTask;
         }
     }
