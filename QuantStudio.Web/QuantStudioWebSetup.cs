@@ -22,16 +22,18 @@ public static class QuantStudioWebSetup
         var section = builder.Configuration.GetSection(QuantStudioOptions.Section);
         var options = section.Get<QuantStudioOptions>() ?? new QuantStudioOptions();
 
-        // --urls / ASPNETCORE_URLS win over appsettings; either way an open address needs a key.
-        var urls = builder.Configuration["urls"] ?? options.Urls;
-        BindAddressGuard.Check(urls, options.ApiKey);
-        builder.WebHost.UseUrls(urls);
+        // --urls / ASPNETCORE_URLS win over appsettings. Whatever sets the addresses, BoundAddressCheck refuses an open one
+        // without a key once Kestrel has bound it.
+        var urls = builder.Configuration["urls"];
+        builder.WebHost.UseUrls(string.IsNullOrWhiteSpace(urls) ? options.Urls : urls);
 
         var services = builder.Services;
         services.Configure<QuantStudioOptions>(section);
         services.Configure<FormOptions>(f => f.MultipartBodyLengthLimit = options.MaxUploadBytes + 64 * 1024);
         services.TryAddSingletonTimeProvider();
-        services.AddProblemDetails();
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = BadRequestProblems.Describe);
+        // A refused request becomes an exception the handler turns into a ProblemDetails naming the field (see BadRequestProblems).
+        services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         // The API speaks snake_case like the spec and the events.
         services.ConfigureHttpJsonOptions(o =>
         {
@@ -49,12 +51,15 @@ public static class QuantStudioWebSetup
                 o.PayloadSerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals;
             });
 
+        services.AddSingleton<BoundAddressCheck>();
+        services.AddHostedService(sp => sp.GetRequiredService<BoundAddressCheck>());
         services.AddSingleton<ApiKeyCookie>();
         services.AddSingleton<IRunStore, SqliteRunStore>();
         services.AddSingleton<RunEventBroker>();
         services.AddSingleton<RunListNotifier>();
         services.AddSingleton<RunFollower>();
         services.AddSingleton<RunEventFrames>();
+        services.AddSingleton<RunInputs>();
         services.AddSingleton<SpecChecks>();
         services.AddSingleton<RunQueue>();
         services.AddHostedService(sp => sp.GetRequiredService<RunQueue>());
@@ -66,7 +71,10 @@ public static class QuantStudioWebSetup
 
     public static WebApplication UseQuantStudio(this WebApplication app)
     {
-        app.UseExceptionHandler();
+        app.UseMiddleware<BoundAddressCheck.Middleware>();
+        app.UseMiddleware<HostNameGuard>();
+        app.UseMiddleware<SameOriginGuard>();
+        app.UseExceptionHandler(new ExceptionHandlerOptions { StatusCodeSelector = BadRequestProblems.StatusCodeOf });
         app.UseStatusCodePages();
         app.UseMiddleware<ApiKeyMiddleware>();
         app.UseStaticFiles();

@@ -166,7 +166,7 @@ public sealed class ExperimentRunner(ICompressedModelWriter? writer = null) : IE
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            Emit(new RunCancelled("cancelled; resume with --resume to continue from the last checkpoint"));
+            Emit(new RunCancelled("cancelled; resume the run to continue from its last checkpoint"));
             throw;
         }
         catch (Exception ex)

@@ -76,15 +76,26 @@ public sealed class ProcessKillRestartTests
             Assert.Equal(before[finishedId].Select(e => e.GetRawText()), finishedAfter.Select(e => e.GetRawText()));
 
             // The killed run keeps every event read before the kill, unchanged, plus any stored between that read and the
-            // kill; numbering has no gap and there is no terminal event (nothing ran after the kill).
+            // kill; numbering has no gap and the one terminal event is the interruption the restart stored.
             var killedAfter = await EventsAsync(client2, killedId);
             var killedBefore = before[killedId];
             Assert.True(killedAfter.Length >= killedBefore.Length, $"{killedAfter.Length} events after the restart, {killedBefore.Length} before");
             Assert.Equal(killedBefore.Select(e => e.GetRawText()), killedAfter.Take(killedBefore.Length).Select(e => e.GetRawText()));
             Assert.Equal(Enumerable.Range(1, killedAfter.Length).Select(i => (long)i), Seqs(killedAfter));
-            Assert.DoesNotContain(killedAfter, e => e.GetProperty("type").GetString() is "run_finished" or "run_failed" or "run_cancelled");
+            var terminal = Assert.Single(killedAfter, e => e.GetProperty("type").GetString() is "run_finished" or "run_failed" or "run_cancelled");
+            Assert.Equal("run_cancelled", terminal.GetProperty("type").GetString());
+            Assert.Contains("server stopped", terminal.GetProperty("reason").GetString());
+            Assert.Equal(killedAfter[^1].GetRawText(), terminal.GetRawText());
             var lastSeqAtKill = killedAfter.Length;
             Assert.Equal(lastSeqAtKill, (await client2.GetFromJsonAsync<JsonElement>($"/api/runs/{killedId}")).GetProperty("last_seq").GetInt64());
+
+            // A follower of the interrupted run gets every event up to the interruption, and completes.
+            await using (var hub = await second.ConnectHubAsync())
+            {
+                var followed = await (await hub.StreamAsync("Follow", [killedId, 0])).ReadAllAsync(TimeSpan.FromSeconds(20));
+                Assert.Equal(killedAfter.Select(e => e.GetProperty("seq").GetInt64()), Seqs(followed));
+            }
+            await MetricsFileAssert.HoldsTheStoredEventsAsync(client2, data, killedId);
 
             // The run that was waiting in the queue is queued again and runs.
             await TestSpecs.WaitForStatusAsync(client2, queuedId, "finished");
@@ -100,6 +111,15 @@ public sealed class ProcessKillRestartTests
             Assert.Equal("run_finished", resumed[^1].GetProperty("type").GetString());
             Assert.Single(resumed, e => e.GetProperty("type").GetString() == "run_finished");
             Assert.Equal(HttpStatusCode.OK, (await client2.GetAsync($"/api/runs/{killedId}/artifacts/model.qsc")).StatusCode);
+
+            // An outside follower of the resumed run gets every stored event once, in order, and completes; metrics.jsonl holds
+            // each stored event once.
+            await using (var hub = await second.ConnectHubAsync())
+            {
+                var followed = await (await hub.StreamAsync("Follow", [killedId, 0])).ReadAllAsync(TimeSpan.FromSeconds(20));
+                Assert.Equal(resumed.Select(e => JsonSerializer.Serialize(e)), followed.Select(e => JsonSerializer.Serialize(e)));
+            }
+            await MetricsFileAssert.HoldsTheStoredEventsAsync(client2, data, killedId);
             Assert.False(second.HasExited, second.Output);
             Assert.DoesNotContain("Unhandled exception", logBeforeKill);
         }

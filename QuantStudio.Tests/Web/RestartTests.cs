@@ -30,8 +30,14 @@ public sealed class RestartTests
             var runs = await reopened.ListRunsAsync();
             Assert.Equal(RunStatus.Interrupted, runs.Single(r => r.Id == running.Id).Status);
             Assert.Equal(RunStatus.Queued, runs.Single(r => r.Id == queued.Id).Status);
-            Assert.Equal(3, await reopened.GetLastSeqAsync(running.Id));
-            Assert.Equal([2L, 3L], (await reopened.ReadEventsAsync(running.Id, 1, 100)).Select(e => e.Seq));
+            // The interruption is stored as the run's last event, so followers see the run end.
+            Assert.Equal(4, await reopened.GetLastSeqAsync(running.Id));
+            var events = await reopened.ReadEventsAsync(running.Id, 1, 100);
+            Assert.Equal([2L, 3L, 4L], events.Select(e => e.Seq));
+            var interruption = Assert.IsType<RunCancelled>(events[^1].ToRunEvent());
+            Assert.Contains("server stopped", interruption.Reason);
+            Assert.Equal(0, await reopened.GetLastSeqAsync(queued.Id));
+            Assert.Empty(await reopened.MarkRunningAsInterruptedAsync(now));
         }
         finally
         {
@@ -78,6 +84,14 @@ public sealed class RestartTests
             Assert.Equal("interrupted", runs[crashedId].GetProperty("status").GetString());
             Assert.Equal(finishedEvents, (await client2.GetFromJsonAsync<JsonElement[]>($"/api/runs/{finishedId}/events"))!.Length);
 
+            // A follower of the crashed run gets its events and the interruption, and completes.
+            await using (var hub = await second.ConnectHubAsync())
+            {
+                var followed = await (await hub.StreamAsync("Follow", [crashedId, 0])).ReadAllAsync(TimeSpan.FromSeconds(10));
+                Assert.Equal([1L, 2L], followed.Select(e => e.GetProperty("seq").GetInt64()));
+                Assert.Equal("run_cancelled", followed[^1].GetProperty("type").GetString());
+            }
+
             var stoppedLast = (await client2.GetFromJsonAsync<JsonElement>($"/api/runs/{stoppedId}")).GetProperty("last_seq").GetInt64();
             Assert.Equal(HttpStatusCode.Accepted, (await client2.PostAsync($"/api/runs/{crashedId}/resume", null)).StatusCode);
             Assert.Equal(HttpStatusCode.Accepted, (await client2.PostAsync($"/api/runs/{stoppedId}/resume", null)).StatusCode);
@@ -85,7 +99,7 @@ public sealed class RestartTests
             Assert.Equal(stoppedLast + second.Runner.EventCount, resumed.GetProperty("last_seq").GetInt64());
             Assert.All(second.Runner.Contexts, c => Assert.True(c.Resume));
             var crashedDone = await TestSpecs.WaitForStatusAsync(client2, crashedId, "finished");
-            Assert.Equal(1 + second.Runner.EventCount, crashedDone.GetProperty("last_seq").GetInt64());
+            Assert.Equal(2 + second.Runner.EventCount, crashedDone.GetProperty("last_seq").GetInt64());
         }
         finally
         {

@@ -1,10 +1,12 @@
 using QuantStudio.Core.Experiments;
+using QuantStudio.Core.Training;
 
 namespace QuantStudio.Tests.Web;
 
 /// <summary>
 /// A test double for the trainer: emits a known sequence of events, optionally waiting on a gate before
-/// each step so a test controls the pace, and writes a small model.qsc into the run folder.
+/// each step so a test controls the pace, and writes a small model.qsc into the run folder. Like the trainer, it appends every
+/// event it emits to metrics.jsonl in the run folder (starting the file over unless resuming).
 /// </summary>
 public sealed class ScriptedRunner : IExperimentRunner
 {
@@ -13,6 +15,9 @@ public sealed class ScriptedRunner : IExperimentRunner
 
     /// <summary>When set, each step waits for one release of this semaphore.</summary>
     public SemaphoreSlim? Gate { get; set; }
+
+    /// <summary>How long a cancelled run takes to stop (a trainer finishes its step), before it emits RunCancelled.</summary>
+    public TimeSpan CancelDelay { get; set; } = TimeSpan.Zero;
 
     /// <summary>Set to make the run fail after this many steps.</summary>
     public int? FailAfterSteps { get; set; }
@@ -31,7 +36,11 @@ public sealed class ScriptedRunner : IExperimentRunner
     {
         lock (Contexts)
             Contexts.Add(context);
-        var ev = context.Events;
+        Directory.CreateDirectory(context.OutputDirectory);
+        var metricsPath = Path.Combine(context.OutputDirectory, ExperimentRunner.MetricsFileName);
+        if (!context.Resume && File.Exists(metricsPath))
+            File.Delete(metricsPath);
+        var ev = new StreamAndMetricsFile(context.Events, new JsonlEventSink(metricsPath));
         var spec = context.Spec;
         try
         {
@@ -63,6 +72,8 @@ public sealed class ScriptedRunner : IExperimentRunner
         }
         catch (OperationCanceledException)
         {
+            if (CancelDelay > TimeSpan.Zero)
+                await Task.Delay(CancelDelay, CancellationToken.None);
             ev.Emit(new RunCancelled("cancelled"));
             throw;
         }
@@ -71,5 +82,10 @@ public sealed class ScriptedRunner : IExperimentRunner
             ev.Emit(new RunFailed(ex.Message));
             throw;
         }
+    }
+
+    private sealed class StreamAndMetricsFile(RunEventStream stream, JsonlEventSink jsonl)
+    {
+        public void Emit(RunEvent e) => jsonl.Emit(stream.Emit(e));
     }
 }

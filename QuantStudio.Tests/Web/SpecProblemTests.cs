@@ -46,7 +46,8 @@ public sealed class SpecProblemTests : IDisposable
     {
         var problem = await PostExpectingProblemAsync(TestSpecs.Json(dataset: "mnist"));
         var message = Assert.Single(Messages(problem, "dataset.name"));
-        Assert.Contains(Path.Combine(factory.DataDirectory, "datasets", "mnist"), message);
+        Assert.Contains("datasets/mnist in the data folder", message);
+        Assert.DoesNotContain(factory.DataDirectory, message);
     }
 
     [Fact]
@@ -78,5 +79,17 @@ public sealed class SpecProblemTests : IDisposable
         var json = TestSpecs.Json().Replace("\"arch\": \"cifar-teacher\"", "\"arch\": \"cifar-teacher\", \"checkpoint\": \"/nowhere/teacher.safetensors\"");
         var problem = await PostExpectingProblemAsync(json);
         Assert.NotEmpty(Messages(problem, "teacher.checkpoint"));
+    }
+
+    [Fact]
+    public async Task A_model_that_reads_the_other_kind_of_input_is_refused_when_the_run_is_created()
+    {
+        var teacher = await PostExpectingProblemAsync(TestSpecs.Json().Replace("\"arch\": \"cifar-teacher\"", "\"arch\": \"char-lstm\""));
+        Assert.Contains("char-lstm", Assert.Single(Messages(teacher, "teacher.arch")));
+        Assert.Contains("shapes", Assert.Single(Messages(teacher, "teacher.arch")));
+
+        var student = await PostExpectingProblemAsync(TestSpecs.Json(student: "char-lstm"));
+        Assert.Contains("text", Assert.Single(Messages(student, "student.arch")));
+        Assert.Empty(factory.Runner.Contexts);
     }
 }

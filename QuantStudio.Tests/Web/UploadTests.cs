@@ -50,18 +50,46 @@ public sealed class UploadTests : IDisposable
     }
 
     [Fact]
-    public async Task A_valid_upload_is_stored_and_usable_as_a_teacher_checkpoint()
+    public async Task A_valid_upload_is_stored_and_named_without_a_server_path()
     {
         var client = factory.CreateClient();
         var res = await client.PostAsync("/api/uploads/teacher", new ByteArrayContent(Safetensors(GoodHeader, 36)));
         Assert.Equal(HttpStatusCode.Created, res.StatusCode);
-        var upload = await res.Content.ReadFromJsonAsync<JsonElement>();
-        var path = upload.GetProperty("checkpoint").GetString()!;
-        Assert.True(File.Exists(path));
+        var body = await res.Content.ReadAsStringAsync();
+        Assert.DoesNotContain(factory.DataDirectory, body);
+        var upload = JsonDocument.Parse(body).RootElement;
+        var name = upload.GetProperty("name").GetString()!;
+        Assert.Matches("^teacher-[0-9a-f]{16}\\.safetensors$", name);
+        Assert.False(upload.TryGetProperty("checkpoint", out _));
         Assert.Equal(2, upload.GetProperty("tensors").GetInt32());
+        Assert.True(File.Exists(Path.Combine(factory.DataDirectory, "uploads", name)));
 
-        var spec = TestSpecs.Json().Replace("\"arch\": \"cifar-teacher\"", $"\"arch\": \"cifar-teacher\", \"checkpoint\": {JsonSerializer.Serialize(path)}");
-        await TestSpecs.CreateRunAsync(client, spec);
+        var listed = await client.GetFromJsonAsync<JsonElement[]>("/api/uploads/teacher");
+        Assert.Equal(name, Assert.Single(listed!).GetProperty("name").GetString());
+    }
+
+    [Fact]
+    public async Task An_upload_is_deleted_unless_a_queued_or_running_run_uses_it()
+    {
+        var client = factory.CreateClient();
+        var name = (await (await client.PostAsync("/api/uploads/teacher", new ByteArrayContent(Safetensors(GoodHeader, 36))))
+            .Content.ReadFromJsonAsync<JsonElement>()).GetProperty("name").GetString()!;
+        factory.Runner.Gate = new SemaphoreSlim(0);
+        var spec = TestSpecs.Json().Replace("\"arch\": \"cifar-teacher\"", $"\"arch\": \"cifar-teacher\", \"checkpoint\": \"{name}\"");
+        var id = await TestSpecs.CreateRunAsync(client, spec);
+        await factory.Runner.Started.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        var inUse = await client.DeleteAsync($"/api/uploads/teacher/{name}");
+        Assert.Equal(HttpStatusCode.Conflict, inUse.StatusCode);
+        Assert.Contains($"{id}", (await inUse.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString());
+
+        factory.Runner.Gate.Release(100);
+        await TestSpecs.WaitForStatusAsync(client, id, "finished");
+        Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/api/uploads/teacher/{name}")).StatusCode);
+        Assert.False(File.Exists(Path.Combine(factory.DataDirectory, "uploads", name)));
+        Assert.Equal(HttpStatusCode.NotFound, (await client.DeleteAsync($"/api/uploads/teacher/{name}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.DeleteAsync("/api/uploads/teacher/..%2Fquantstudio.db")).StatusCode);
+        Assert.True(File.Exists(Path.Combine(factory.DataDirectory, "quantstudio.db")));
     }
 
     [Fact]

@@ -24,6 +24,9 @@ public sealed class QuantStudioFactory : WebApplicationFactory<QuantStudio.Web.O
 
     public string DataDirectory { get; }
     public ScriptedRunner Runner { get; }
+
+    /// <summary>Set before the first request to run this runner (the trainer, say) instead of <see cref="Runner"/>.</summary>
+    public IExperimentRunner? OtherRunner { get; init; }
     private IDictionary<string, string?> Settings { get; }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
@@ -33,7 +36,7 @@ public sealed class QuantStudioFactory : WebApplicationFactory<QuantStudio.Web.O
         builder.UseSetting("QuantStudio:LiveFrameMilliseconds", "20");
         foreach (var (k, v) in Settings)
             builder.UseSetting(k, v);
-        builder.ConfigureTestServices(s => s.AddSingleton<IExperimentRunner>(Runner));
+        builder.ConfigureTestServices(s => s.AddSingleton(OtherRunner ?? Runner));
     }
 
     public IRunStore Store => Services.GetRequiredService<IRunStore>();
@@ -75,10 +78,28 @@ public static class TestSpecs
         return body.GetProperty("id").GetInt64();
     }
 
-    /// <summary>Polls GET /api/runs/{id} until its status is one of <paramref name="statuses"/>.</summary>
-    public static async Task<JsonElement> WaitForStatusAsync(HttpClient client, long id, params string[] statuses)
+    /// <summary>Polls GET /api/runs/{id} until it has stored at least <paramref name="seq"/> events.</summary>
+    public static async Task WaitForLastSeqAsync(HttpClient client, long id, long seq)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (true)
+        {
+            var run = await client.GetFromJsonAsync<JsonElement>($"/api/runs/{id}");
+            if (run.GetProperty("last_seq").GetInt64() >= seq)
+                return;
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"run {id} stored {run.GetProperty("last_seq")} events, expected {seq}");
+            await Task.Delay(20);
+        }
+    }
+
+    /// <summary>Polls GET /api/runs/{id} until its status is one of <paramref name="statuses"/>.</summary>
+    public static Task<JsonElement> WaitForStatusAsync(HttpClient client, long id, params string[] statuses) =>
+        WaitForStatusAsync(client, id, TimeSpan.FromSeconds(20), statuses);
+
+    public static async Task<JsonElement> WaitForStatusAsync(HttpClient client, long id, TimeSpan timeout, params string[] statuses)
+    {
+        var deadline = DateTime.UtcNow + timeout;
         while (true)
         {
             var run = await client.GetFromJsonAsync<JsonElement>($"/api/runs/{id}");

@@ -23,4 +23,11 @@ public static class Problems
 
     public static IResult BadRequest(string field, string message, string title = "The request is invalid") =>
         Results.ValidationProblem(new Dictionary<string, string[]> { [field] = [message] }, title: title, detail: $"{field}: {message}");
+
+    /// <summary>415 naming the Content-Type field.</summary>
+    public static IResult UnsupportedMediaType(string? given) =>
+        Results.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType, title: "Unsupported content type",
+            detail: $"Content-Type: {(string.IsNullOrEmpty(given) ? "(none)" : given)} is not accepted here; the API takes application/json",
+            type: "https://quantstudio.local/problems/unsupported-media-type",
+            extensions: new Dictionary<string, object?> { ["errors"] = new Dictionary<string, string[]> { ["Content-Type"] = ["must be application/json"] } });
 }

@@ -38,6 +38,8 @@ public static class RunsEndpoints
 
     private static async Task<IResult> CreateAsync(HttpRequest request, SpecChecks checks, RunService service, CancellationToken ct)
     {
+        if (!request.HasJsonContentType())
+            return Problems.UnsupportedMediaType(request.ContentType);
         string json;
         using (var reader = new StreamReader(request.Body, Encoding.UTF8))
         {
@@ -52,7 +54,7 @@ public static class RunsEndpoints
         }
         if (string.IsNullOrWhiteSpace(json))
             return Problems.InvalidSpec([new SpecError("spec", "the request body is empty; send the experiment spec as JSON")]);
-        var (spec, errors) = checks.Parse(json);
+        var (spec, errors) = await checks.ParseAsync(json, ct);
         if (spec is null)
             return Problems.InvalidSpec(errors);
         var run = await service.CreateAsync(spec, ct);

@@ -2,26 +2,59 @@ using System.Security.Cryptography;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using QuantStudio.Web.Options;
+using QuantStudio.Web.Runs;
 using QuantStudio.Web.Uploads;
 
 namespace QuantStudio.Web.Api;
 
-public sealed record UploadDto(string Name, string Checkpoint, long Bytes, int Tensors);
+/// <summary>A stored upload, by name: the name is what teacher.checkpoint takes. Tensors is null in a listing (the header is not read).</summary>
+public sealed record UploadDto(string Name, long Bytes, int? Tensors);
 
-/// <summary>/api/uploads/teacher: a teacher's weights as safetensors, size-limited and validated before it is kept.</summary>
+/// <summary>/api/uploads/teacher: a teacher's weights as safetensors, size-limited and validated before it is kept; listed and deleted by name.</summary>
 public static class UploadsEndpoints
 {
     public static IEndpointRouteBuilder MapUploadsApi(this IEndpointRouteBuilder app)
     {
-        app.MapGroup("/api/uploads").WithTags("Uploads")
-            .MapPost("/teacher", UploadTeacherAsync)
+        var uploads = app.MapGroup("/api/uploads").WithTags("Uploads");
+        uploads.MapPost("/teacher", UploadTeacherAsync)
             .Accepts<IFormFile>("application/octet-stream", "multipart/form-data")
             .Produces<UploadDto>(StatusCodes.Status201Created)
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .WithSummary("Upload a teacher checkpoint (safetensors); the answer's checkpoint goes into teacher.checkpoint")
+            .WithSummary("Upload a teacher checkpoint (safetensors); the answer's name goes into teacher.checkpoint")
             .DisableAntiforgery();
+        uploads.MapGet("/teacher", List).WithSummary("The stored teacher uploads");
+        uploads.MapDelete("/teacher/{name}", DeleteAsync)
+            .WithSummary("Delete a teacher upload that no queued or running run uses").ProducesProblem(404).ProducesProblem(409);
         return app;
+    }
+
+    private static UploadDto[] List(IOptions<QuantStudioOptions> options)
+    {
+        var dir = new DirectoryInfo(options.Value.UploadsDirectory);
+        if (!dir.Exists)
+            return [];
+        return dir.EnumerateFiles("teacher-*.safetensors")
+            .Where(f => RunInputs.UploadName().IsMatch(f.Name))
+            .OrderBy(f => f.Name, StringComparer.Ordinal)
+            .Select(f => new UploadDto(f.Name, f.Length, null))
+            .ToArray();
+    }
+
+    private static async Task<IResult> DeleteAsync(string name, IOptions<QuantStudioOptions> options, IRunStore store, CancellationToken ct)
+    {
+        var path = Path.Combine(options.Value.UploadsDirectory, name);
+        if (!RunInputs.UploadName().IsMatch(name) || !File.Exists(path))
+            return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Upload not found", detail: $"there is no upload named '{name}'",
+                type: "https://quantstudio.local/problems/upload-not-found");
+        var users = (await store.ListRunsAsync(ct))
+            .Where(r => r.Status.IsActive() && r.TryReadSpec() is { } spec && RunInputs.UsesUpload(spec, name))
+            .Select(r => r.Id).Order().ToList();
+        if (users.Count > 0)
+            return Problems.Conflict("The upload is in use", $"run(s) {string.Join(", ", users)} are queued or running with teacher '{name}'; " +
+                                                            "delete the upload when they have ended");
+        File.Delete(path);
+        return Results.NoContent();
     }
 
     private static async Task<IResult> UploadTeacherAsync(HttpContext http, IOptions<QuantStudioOptions> options, ILoggerFactory logs, CancellationToken ct)
@@ -36,7 +69,24 @@ public static class UploadsEndpoints
         string originalName = "teacher.safetensors";
         if (http.Request.HasFormContentType)
         {
-            var form = await http.Request.ReadFormAsync(ct);
+            IFormCollection form;
+            try
+            {
+                form = await http.Request.ReadFormAsync(ct);
+            }
+            catch (InvalidDataException ex) when (ex.Message.Contains("limit", StringComparison.OrdinalIgnoreCase))
+            {
+                // A multipart body over the form limit without a Content-Length: the reader only finds out while reading.
+                return TooLarge(limit);
+            }
+            catch (InvalidDataException)
+            {
+                return Problems.BadRequest("file", "the multipart body is malformed; send the file as the form field 'file'");
+            }
+            catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+            {
+                return TooLarge(limit);
+            }
             var file = form.Files.GetFile("file") ?? form.Files.FirstOrDefault();
             if (file is null)
                 return Problems.BadRequest("file", "no file in the form; send it as the field 'file'");
@@ -88,7 +138,7 @@ public static class UploadsEndpoints
                 File.Move(temp, final, overwrite: true);
                 logs.CreateLogger("QuantStudio.Web.Uploads").LogInformation("Stored teacher upload {Original} as {Name} ({Bytes} bytes, {Tensors} tensors)",
                     originalName, name, total, check.TensorCount);
-                return Results.Created($"/api/uploads/teacher/{name}", new UploadDto(name, final, total, check.TensorCount));
+                return Results.Created($"/api/uploads/teacher/{name}", new UploadDto(name, total, check.TensorCount));
             }
         }
         finally

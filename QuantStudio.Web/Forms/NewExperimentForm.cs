@@ -1,4 +1,5 @@
 using QuantStudio.Core.Experiments;
+using QuantStudio.Web.Runs;
 
 namespace QuantStudio.Web.Forms;
 
@@ -52,15 +53,15 @@ public sealed class NewExperimentForm
     public int Epochs { get; set; } = 3;
     public int BatchSize { get; set; } = 64;
 
-    /// <summary>The spec this form describes. <paramref name="runTeacherPath"/> maps a finished run to its teacher file.</summary>
-    public ExperimentSpec ToSpec(Func<long, string>? runTeacherPath = null)
+    /// <summary>The spec this form describes; a teacher is named (an upload's name, or run:&lt;id&gt;), never a path.</summary>
+    public ExperimentSpec ToSpec()
     {
         TeacherSpec? teacher = null;
         if (Methods.UsesTeacher(Method))
         {
             var checkpoint = TeacherSource switch
             {
-                TeacherFromRun when TeacherRunId is { } id && runTeacherPath is not null => runTeacherPath(id),
+                TeacherFromRun when TeacherRunId is { } id => RunInputs.RunTeacher(id),
                 TeacherUpload => string.IsNullOrWhiteSpace(TeacherCheckpoint) ? null : TeacherCheckpoint.Trim(),
                 _ => null,
             };
@@ -104,10 +105,18 @@ public sealed class NewExperimentForm
         DatasetRoot = s.Dataset.Root,
         Download = s.Dataset.Download,
         Subset = s.Dataset.Subset,
-        TeacherSource = s.Teacher?.Checkpoint is null ? TeacherTrain : TeacherUpload,
+        TeacherSource = s.Teacher?.Checkpoint switch
+        {
+            null => TeacherTrain,
+            var c when c.StartsWith(RunInputs.RunTeacherPrefix, StringComparison.Ordinal) => TeacherFromRun,
+            _ => TeacherUpload,
+        },
+        TeacherRunId = s.Teacher?.Checkpoint is { } r && r.StartsWith(RunInputs.RunTeacherPrefix, StringComparison.Ordinal) &&
+                       long.TryParse(r.AsSpan(RunInputs.RunTeacherPrefix.Length), System.Globalization.NumberStyles.None,
+                           System.Globalization.CultureInfo.InvariantCulture, out var runId) ? runId : null,
         TeacherArch = s.Teacher?.Arch ?? "cifar-teacher",
         TeacherWidth = s.Teacher?.Width ?? 1.0,
-        TeacherCheckpoint = s.Teacher?.Checkpoint,
+        TeacherCheckpoint = s.Teacher?.Checkpoint is { } u && !u.StartsWith(RunInputs.RunTeacherPrefix, StringComparison.Ordinal) ? u : null,
         Student = s.Student.Arch,
         StudentWidth = s.Student.Width,
         StudentDepth = s.Student.Depth,

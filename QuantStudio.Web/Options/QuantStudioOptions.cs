@@ -23,6 +23,12 @@ public sealed class QuantStudioOptions
     /// </summary>
     public string? ApiKey { get; set; }
 
+    /// <summary>
+    /// Host names the server answers to besides localhost, 127.0.0.1, [::1] and the addresses it is bound to (the names
+    /// other machines use to reach a keyed server, say). "*" accepts any Host: only behind a proxy that checks it.
+    /// </summary>
+    public string[] AllowedHosts { get; set; } = [];
+
     /// <summary>Live charts receive at most this many step metrics per second per run (see RunEventThinning).</summary>
     public double LiveStepMetricsPerSecond { get; set; } = 4;
 

@@ -28,6 +28,12 @@ public interface IRunStore
     /// </summary>
     Task AppendEventAsync(StoredEvent e, RunTransition? completion = null, CancellationToken ct = default);
 
+    /// <summary>
+    /// Appends a run's terminal event and applies <paramref name="completion"/> in one transaction, only if the run's status is
+    /// one of <paramref name="from"/>; false (and nothing stored) otherwise.
+    /// </summary>
+    Task<bool> TryCompleteAsync(StoredEvent e, IReadOnlyCollection<RunStatus> from, RunTransition completion, CancellationToken ct = default);
+
     /// <summary>Events with seq &gt; <paramref name="afterSeq"/>, in order, at most <paramref name="limit"/>; optionally only some types.</summary>
     Task<IReadOnlyList<StoredEvent>> ReadEventsAsync(long runId, long afterSeq, int limit, IReadOnlyCollection<string>? types = null, CancellationToken ct = default);
 
@@ -37,7 +43,10 @@ public interface IRunStore
     /// <summary>The last stored seq of a run (0 when none), where a resumed run continues numbering.</summary>
     Task<long> GetLastSeqAsync(long runId, CancellationToken ct = default);
 
-    /// <summary>Marks runs left running by a previous process as interrupted; returns their ids.</summary>
+    /// <summary>
+    /// Marks runs left running by a previous process as interrupted, each with a stored <c>run_cancelled</c> event saying so
+    /// (in the same transaction); returns their ids.
+    /// </summary>
     Task<IReadOnlyList<long>> MarkRunningAsInterruptedAsync(DateTimeOffset at, CancellationToken ct = default);
 }
 

@@ -7,13 +7,20 @@ namespace QuantStudio.Web.Runs;
 /// duplicate. It subscribes to the live feed before reading the store, so an event stored during the
 /// replay is either read from the store or waiting in the subscription; live events at or below the
 /// last delivered seq are skipped, and a gap (or an overflowed subscription) sends it back to the store.
-/// It completes after a terminal event once the run is no longer queued or running (a resumed run
-/// continues after the terminal event of its earlier attempt).
+/// It completes once the run has ended (neither queued nor running) and every stored event was delivered:
+/// a terminal event of an earlier attempt (a cancel before a resume) does not end it, only the run's
+/// current state does.
 /// </summary>
 public sealed class RunFollower(IRunStore store, RunEventBroker broker)
 {
     /// <summary>Events read from the store per query.</summary>
     public const int PageSize = 500;
+
+    /// <summary>
+    /// How long a live follower waits for an event before looking at the store again, so a change that reached it by no
+    /// event (the run deleted, say) still ends it.
+    /// </summary>
+    public static readonly TimeSpan RecheckInterval = TimeSpan.FromSeconds(5);
 
     public async IAsyncEnumerable<StoredEvent> FollowAsync(long runId, long afterSeq, [EnumeratorCancellation] CancellationToken ct = default)
     {
@@ -29,18 +36,25 @@ public sealed class RunFollower(IRunStore store, RunEventBroker broker)
                 {
                     yield return e;
                     last = e.Seq;
-                    if (e.IsTerminal && await IsOverAsync(runId, ct))
-                        yield break;
                 }
                 if (page.Count < PageSize)
                     break;
             }
+            if (await HasEndedAsync(runId, last, ct))
+                yield break;
 
-            // Live, until a gap sends us back to the store.
+            // Live, until a gap (or a quiet spell) sends us back to the store.
             var backToStore = false;
             while (!backToStore)
             {
-                await sub.WaitAsync(ct);
+                try
+                {
+                    await sub.WaitAsync(ct).WaitAsync(RecheckInterval, ct);
+                }
+                catch (TimeoutException)
+                {
+                    break;
+                }
                 var batch = sub.Take(out var overflowed);
                 foreach (var e in batch)
                 {
@@ -53,7 +67,7 @@ public sealed class RunFollower(IRunStore store, RunEventBroker broker)
                     }
                     yield return e;
                     last = e.Seq;
-                    if (e.IsTerminal && await IsOverAsync(runId, ct))
+                    if (e.IsTerminal && await HasEndedAsync(runId, last, ct))
                         yield break;
                 }
                 backToStore |= overflowed;
@@ -61,9 +75,15 @@ public sealed class RunFollower(IRunStore store, RunEventBroker broker)
         }
     }
 
-    private async Task<bool> IsOverAsync(long runId, CancellationToken ct)
+    /// <summary>
+    /// True when the run is gone, or is over and nothing after <paramref name="last"/> is stored. The status is read first:
+    /// a run's terminal event is stored with its status, so once the status says it is over, every event is stored.
+    /// </summary>
+    private async Task<bool> HasEndedAsync(long runId, long last, CancellationToken ct)
     {
         var run = await store.GetRunAsync(runId, ct);
-        return run is null || !run.Status.IsActive();
+        if (run is null)
+            return true;
+        return !run.Status.IsActive() && await store.GetLastSeqAsync(runId, ct) <= last;
     }
 }

@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using QuantStudio.Core.Experiments;
 using QuantStudio.Web.Options;
+using QuantStudio.Web.Security;
 
 namespace QuantStudio.Web.Runs;
 
@@ -16,6 +17,8 @@ public sealed class RunQueue(
     RunEventBroker broker,
     RunListNotifier notifier,
     IExperimentRunner runner,
+    RunInputs inputs,
+    BoundAddressCheck addressCheck,
     IOptions<QuantStudioOptions> options,
     TimeProvider time,
     ILogger<RunQueue> log) : BackgroundService
@@ -30,6 +33,8 @@ public sealed class RunQueue(
         var interrupted = await store.MarkRunningAsInterruptedAsync(time.GetUtcNow(), cancellationToken);
         if (interrupted.Count > 0)
             log.LogWarning("Marked {Count} run(s) left running by an earlier process as interrupted: {Ids}", interrupted.Count, interrupted);
+        foreach (var id in interrupted)
+            await RunMetricsFile.RewriteAsync(options.Value.RunDirectory(id), store, id, cancellationToken);
         foreach (var run in (await store.ListRunsAsync(cancellationToken)).Where(r => r.Status == RunStatus.Queued).OrderBy(r => r.Id))
             Enqueue(run.Id);
         await base.StartAsync(cancellationToken);
@@ -44,6 +49,9 @@ public sealed class RunQueue(
     public void Enqueue(long runId) => pending.Writer.TryWrite(runId);
 
     public bool IsActive(long runId) => active.ContainsKey(runId);
+
+    /// <summary>True while a run a user cancelled is still stopping (its runner has not returned yet).</summary>
+    public bool IsCancelling(long runId) => active.TryGetValue(runId, out var run) && run.UserCancelled;
 
     /// <summary>Asks a running run to stop; false when it is not running here.</summary>
     public bool Cancel(long runId)
@@ -71,10 +79,19 @@ public sealed class RunQueue(
         }
     }
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // No run starts on a server that is about to refuse to serve.
+        try
+        {
+            await addressCheck.Passed.WaitAsync(stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            return;
+        }
         var workers = Enumerable.Range(0, Math.Max(1, options.Value.MaxConcurrentRuns)).Select(_ => WorkerAsync(stoppingToken));
-        return Task.WhenAll(workers);
+        await Task.WhenAll(workers);
     }
 
     private async Task WorkerAsync(CancellationToken stoppingToken)
@@ -122,18 +139,23 @@ public sealed class RunQueue(
             var lastSeq = await store.GetLastSeqAsync(id, CancellationToken.None);
             // A run stopped by the server shutting down is interrupted (resumable), not cancelled.
             RunStatus CancelledStatus() => stopping && !entry.UserCancelled ? RunStatus.Interrupted : RunStatus.Cancelled;
-            using var sink = new StoreAndBroadcastSink(id, store, broker, notifier, Path.Combine(dir, "metrics.jsonl"), CancelledStatus);
+            var sink = new StoreAndBroadcastSink(id, store, broker, notifier, dir, CancelledStatus);
             var stream = new RunEventStream([sink], time, lastSeq);
 
             string? failure = null;
             var cancelled = false;
+            var (resolved, inputError) = spec is null ? (null, null) : await inputs.ResolveAsync(spec, CancellationToken.None);
             if (spec is null)
             {
                 failure = "the stored spec could not be read";
             }
+            else if (resolved is null)
+            {
+                failure = inputError!.ToString();
+            }
             else
             {
-                var context = new RunContext(spec, dir, stream, run.Resume, options.Value.ResolvedDataDirectory);
+                var context = new RunContext(resolved, dir, stream, run.Resume, options.Value.ResolvedDataDirectory);
                 try
                 {
                     // The runner may compute synchronously for a long time; keep it off the queue's thread.
@@ -150,9 +172,11 @@ public sealed class RunQueue(
                 }
             }
 
-            // The runner's contract is to end with a terminal event; make sure the stream and the status do.
+            // The runner's contract is to end with a terminal event; make sure the stream and the status do. The runner has
+            // returned, so the file it wrote is the sink's to append to.
             if (sink.Outcome is null)
             {
+                sink.WritesMetricsFile = true;
                 if (failure is not null)
                     stream.Emit(new RunFailed(failure));
                 else if (cancelled)

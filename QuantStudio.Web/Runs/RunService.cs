@@ -40,14 +40,15 @@ public sealed class RunService(
             return RunCommandResult.Done;
         if (run.Status == RunStatus.Queued)
         {
+            // The event and the status change are stored together: a follower that sees the run cancelled also sees why.
             var now = time.GetUtcNow();
-            if (await store.TryTransitionAsync(id, [RunStatus.Queued],
+            var last = await store.GetLastSeqAsync(id, ct);
+            var e = StoredEvent.From(id, new RunCancelled("cancelled before it started") { Seq = last + 1, Time = now });
+            if (await store.TryCompleteAsync(e, [RunStatus.Queued],
                     new RunTransition(RunStatus.Cancelled) { FinishedAt = now, LastError = "cancelled before it started" }, ct))
             {
-                // Followers complete on a terminal event; the queue will skip the run.
-                var last = await store.GetLastSeqAsync(id, ct);
-                var e = StoredEvent.From(id, new RunCancelled("cancelled before it started") { Seq = last + 1, Time = now });
-                await store.AppendEventAsync(e, null, ct);
+                // The queue will skip the run.
+                RunMetricsFile.Append(options.Value.RunDirectory(id), e);
                 broker.Publish(e);
                 notifier.Changed(id);
                 return RunCommandResult.Done;
@@ -79,10 +80,13 @@ public sealed class RunService(
         var run = await store.GetRunAsync(id, ct);
         if (run is null)
             return RunCommandResult.NotFound;
-        if (run.Status.IsActive())
+        // A run being cancelled still counts as running until its runner stops; wait for that rather than refuse. The terminal
+        // event is stored just before the runner's task returns; either way give it a moment to close its files.
+        if (run.Status.IsActive() && !queue.IsCancelling(id))
             return RunCommandResult.Conflict;
-        // The terminal event is stored just before the runner's task returns; give it a moment to close its files.
         if (!await queue.WaitUntilIdleAsync(id, TimeSpan.FromSeconds(10)))
+            return RunCommandResult.Conflict;
+        if ((await store.GetRunAsync(id, ct))?.Status.IsActive() == true)
             return RunCommandResult.Conflict;
         if (!await store.DeleteRunAsync(id, ct))
             return RunCommandResult.NotFound;

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using QuantStudio.Core.Experiments;
+using QuantStudio.Core.Training;
 using QuantStudio.Web.Options;
 
 namespace QuantStudio.Web.Runs;
@@ -9,7 +10,8 @@ namespace QuantStudio.Web.Runs;
 /// with quantization levels, a compression report and a small model file. For developing the pages and for browser
 /// tests while no trainer is registered; enabled with <c>QuantStudio:SimulatedRunner = true</c>, never by default.
 /// Its pace is <c>SimulatedStepMilliseconds</c> per step and <c>SimulatedStepsPerEpoch</c> steps per epoch. A resumed run
-/// starts over (there is no checkpoint to continue from); its events still continue the run's numbering.
+/// starts over (there is no checkpoint to continue from); its events still continue the run's numbering. Like the trainer,
+/// it appends every event it emits to metrics.jsonl in the run folder (and starts that file over unless resuming).
 /// </summary>
 public sealed class SimulatedExperimentRunner(TimeProvider time, IOptions<QuantStudioOptions> options) : IExperimentRunner
 {
@@ -19,7 +21,8 @@ public sealed class SimulatedExperimentRunner(TimeProvider time, IOptions<QuantS
     public async Task RunAsync(RunContext context, CancellationToken cancellationToken)
     {
         var spec = context.Spec;
-        var ev = context.Events;
+        var jsonl = MetricsFile(context);
+        var ev = new StreamAndMetricsFile(context.Events, jsonl);
         var rng = new Random((int)spec.Seed);
         var bits = Methods.Quantizes(spec.Method) ? spec.Quantization.Bits : 32;
         try
@@ -77,6 +80,21 @@ public sealed class SimulatedExperimentRunner(TimeProvider time, IOptions<QuantS
             ev.Emit(new RunCancelled("cancelled"));
             throw;
         }
+    }
+
+    private static JsonlEventSink MetricsFile(RunContext context)
+    {
+        Directory.CreateDirectory(context.OutputDirectory);
+        var path = Path.Combine(context.OutputDirectory, ExperimentRunner.MetricsFileName);
+        if (!context.Resume && File.Exists(path))
+            File.Delete(path);
+        return new JsonlEventSink(path);
+    }
+
+    /// <summary>Numbers an event on the run's stream, then appends the numbered event to metrics.jsonl, as the trainer does.</summary>
+    private sealed class StreamAndMetricsFile(RunEventStream stream, JsonlEventSink jsonl)
+    {
+        public void Emit(RunEvent e) => jsonl.Emit(stream.Emit(e));
     }
 
     private static LayerSnapshot Snapshot(string phase, int epoch, string name, long[] shape, int bits, int? bucket, Random rng)

@@ -140,20 +140,22 @@ public sealed class SqliteRunStore : IRunStore
     {
         await using var c = await OpenAsync(ct);
         await using var tx = (SqliteTransaction)await c.BeginTransactionAsync(ct);
-        await using (var cmd = c.CreateCommand())
-        {
-            cmd.Transaction = tx;
-            cmd.CommandText = "INSERT INTO events (run_id, seq, type, time, json) VALUES ($run, $seq, $type, $time, $json);";
-            cmd.Parameters.AddWithValue("$run", e.RunId);
-            cmd.Parameters.AddWithValue("$seq", e.Seq);
-            cmd.Parameters.AddWithValue("$type", e.Type);
-            cmd.Parameters.AddWithValue("$time", Format(e.Time));
-            cmd.Parameters.AddWithValue("$json", e.Json);
-            await cmd.ExecuteNonQueryAsync(ct);
-        }
+        await InsertEventAsync(c, tx, e, ct);
         if (completion is not null)
             await TransitionAsync(c, tx, e.RunId, [RunStatus.Queued, RunStatus.Running], completion, ct);
         await tx.CommitAsync(ct);
+    }
+
+    public async Task<bool> TryCompleteAsync(StoredEvent e, IReadOnlyCollection<RunStatus> from, RunTransition completion,
+        CancellationToken ct = default)
+    {
+        await using var c = await OpenAsync(ct);
+        await using var tx = (SqliteTransaction)await c.BeginTransactionAsync(ct);
+        if (!await TransitionAsync(c, tx, e.RunId, from, completion, ct))
+            return false; // disposing the transaction rolls it back
+        await InsertEventAsync(c, tx, e, ct);
+        await tx.CommitAsync(ct);
+        return true;
     }
 
     public async Task<IReadOnlyList<StoredEvent>> ReadEventsAsync(long runId, long afterSeq, int limit, IReadOnlyCollection<string>? types = null,
@@ -208,20 +210,39 @@ public sealed class SqliteRunStore : IRunStore
     public async Task<IReadOnlyList<long>> MarkRunningAsInterruptedAsync(DateTimeOffset at, CancellationToken ct = default)
     {
         await using var c = await OpenAsync(ct);
-        await using var cmd = c.CreateCommand();
-        cmd.CommandText = """
-            UPDATE runs SET status = $interrupted, finished_at = $at, last_error = 'the server stopped while the run was training'
-            WHERE status = $running RETURNING id;
-            """;
-        cmd.Parameters.AddWithValue("$interrupted", RunStatus.Interrupted.ToName());
-        cmd.Parameters.AddWithValue("$running", RunStatus.Running.ToName());
-        cmd.Parameters.AddWithValue("$at", Format(at));
+        await using var tx = (SqliteTransaction)await c.BeginTransactionAsync(ct);
         var ids = new List<long>();
-        await using var r = await cmd.ExecuteReaderAsync(ct);
-        while (await r.ReadAsync(ct))
-            ids.Add(r.GetInt64(0));
+        await using (var find = c.CreateCommand())
+        {
+            find.Transaction = tx;
+            find.CommandText = "SELECT id FROM runs WHERE status = $running ORDER BY id;";
+            find.Parameters.AddWithValue("$running", RunStatus.Running.ToName());
+            await using var r = await find.ExecuteReaderAsync(ct);
+            while (await r.ReadAsync(ct))
+                ids.Add(r.GetInt64(0));
+        }
+        foreach (var id in ids)
+        {
+            // The interruption is an event like any other end, so a follower sees the run end and a resume numbers on after it.
+            long last;
+            await using (var seq = c.CreateCommand())
+            {
+                seq.Transaction = tx;
+                seq.CommandText = "SELECT COALESCE(MAX(seq), 0) FROM events WHERE run_id = $id;";
+                seq.Parameters.AddWithValue("$id", id);
+                last = (long)(await seq.ExecuteScalarAsync(ct))!;
+            }
+            var e = StoredEvent.From(id, new RunCancelled(InterruptedReason) { Seq = last + 1, Time = at });
+            await InsertEventAsync(c, tx, e, ct);
+            await TransitionAsync(c, tx, id, [RunStatus.Running],
+                new RunTransition(RunStatus.Interrupted) { FinishedAt = at, LastError = InterruptedReason }, ct);
+        }
+        await tx.CommitAsync(ct);
         return ids;
     }
+
+    /// <summary>The reason stored with a run found running when the server starts: the process that ran it ended without finishing it.</summary>
+    public const string InterruptedReason = "the server stopped while the run was training; resume the run to continue from its last checkpoint";
 
     private const string RunColumns =
         "id, name, status, spec_json, method, dataset, bits, created_at, started_at, finished_at, summary_json, last_error, resume";
@@ -239,6 +260,19 @@ public sealed class SqliteRunStore : IRunStore
     {
         await using var cmd = c.CreateCommand();
         cmd.CommandText = sql;
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    private static async Task InsertEventAsync(SqliteConnection c, SqliteTransaction tx, StoredEvent e, CancellationToken ct)
+    {
+        await using var cmd = c.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = "INSERT INTO events (run_id, seq, type, time, json) VALUES ($run, $seq, $type, $time, $json);";
+        cmd.Parameters.AddWithValue("$run", e.RunId);
+        cmd.Parameters.AddWithValue("$seq", e.Seq);
+        cmd.Parameters.AddWithValue("$type", e.Type);
+        cmd.Parameters.AddWithValue("$time", Format(e.Time));
+        cmd.Parameters.AddWithValue("$json", e.Json);
         await cmd.ExecuteNonQueryAsync(ct);
     }
 

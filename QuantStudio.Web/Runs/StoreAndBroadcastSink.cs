@@ -1,23 +1,23 @@
-using System.Text;
 using QuantStudio.Core.Experiments;
 
 namespace QuantStudio.Web.Runs;
 
 /// <summary>
 /// Where a web run's events go: the store first (with the run's final status, atomically, for a terminal
-/// event), then metrics.jsonl in the run folder, then the live followers. An event is never broadcast
-/// before it is stored. Also keeps the run's summary (accuracy, sizes, ratio) current for the runs table.
+/// event), then the live followers. An event is never broadcast before it is stored. Also keeps the run's
+/// summary (accuracy, sizes, ratio) current for the runs table. metrics.jsonl is the runner's to write while
+/// it runs (see <see cref="RunMetricsFile"/>); the sink appends to it only once <see cref="WritesMetricsFile"/> is set.
 /// </summary>
-public sealed class StoreAndBroadcastSink : IRunEventSink, IDisposable
+public sealed class StoreAndBroadcastSink : IRunEventSink
 {
     private readonly long runId;
     private readonly IRunStore store;
     private readonly RunEventBroker broker;
     private readonly RunListNotifier notifier;
     private readonly Func<RunStatus> cancelledStatus;
-    private readonly StreamWriter metrics;
+    private readonly string runDirectory;
 
-    public StoreAndBroadcastSink(long runId, IRunStore store, RunEventBroker broker, RunListNotifier notifier, string metricsPath,
+    public StoreAndBroadcastSink(long runId, IRunStore store, RunEventBroker broker, RunListNotifier notifier, string runDirectory,
         Func<RunStatus> cancelledStatus)
     {
         this.runId = runId;
@@ -25,8 +25,11 @@ public sealed class StoreAndBroadcastSink : IRunEventSink, IDisposable
         this.broker = broker;
         this.notifier = notifier;
         this.cancelledStatus = cancelledStatus;
-        metrics = new StreamWriter(new FileStream(metricsPath, FileMode.Append, FileAccess.Write, FileShare.Read), new UTF8Encoding(false));
+        this.runDirectory = runDirectory;
     }
+
+    /// <summary>Set once the runner has returned: events emitted after that (by the queue) go to metrics.jsonl from here.</summary>
+    public bool WritesMetricsFile { get; set; }
 
     /// <summary>The terminal event's status once one has been emitted.</summary>
     public RunStatus? Outcome { get; private set; }
@@ -48,8 +51,8 @@ public sealed class StoreAndBroadcastSink : IRunEventSink, IDisposable
         if (completion is not null)
             Outcome = completion.Status;
 
-        metrics.WriteLine(stored.Json);
-        metrics.Flush();
+        if (WritesMetricsFile)
+            RunMetricsFile.Append(runDirectory, stored);
 
         broker.Publish(stored);
         if (completion is not null || summary.Count > 0 || e is RunStarted)
@@ -83,6 +86,4 @@ public sealed class StoreAndBroadcastSink : IRunEventSink, IDisposable
         }
         return values;
     }
-
-    public void Dispose() => metrics.Dispose();
 }

@@ -44,7 +44,8 @@ public sealed class ApiKeyMiddleware(RequestDelegate next, IOptions<QuantStudioO
     {
         if (Matches(context.Request.Headers[HeaderName].FirstOrDefault(), key))
             return true;
-        return context.Request.Cookies.TryGetValue(CookieName, out var value) && cookie.IsValid(value);
+        // The cookie goes with requests from every port of the same host name; it counts only for this origin's own pages.
+        return SameOriginGuard.IsSameOrigin(context.Request) && context.Request.Cookies.TryGetValue(CookieName, out var value) && cookie.IsValid(value);
     }
 
     private static bool IsPublic(PathString path) =>

@@ -2,36 +2,37 @@ using System.Net;
 
 namespace QuantStudio.Web.Security;
 
-/// <summary>Refuses to start an open server: listening beyond loopback needs an API key.</summary>
+/// <summary>Which listening addresses need an API key: every one beyond loopback.</summary>
 public static class BindAddressGuard
 {
-    /// <summary>The addresses in <paramref name="urls"/> (separated by ';') that are not loopback.</summary>
-    public static IReadOnlyList<string> NonLoopback(string urls)
+    /// <summary>The addresses (each a URL, or several separated by ';') that are not loopback.</summary>
+    public static IReadOnlyList<string> NonLoopback(IEnumerable<string> addresses)
     {
         var open = new List<string>();
-        foreach (var raw in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        foreach (var raw in addresses.SelectMany(a => a.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)))
         {
-            var host = HostOf(raw);
-            if (!IsLoopback(host))
+            if (!IsLoopback(HostOf(raw)))
                 open.Add(raw);
         }
         return open;
     }
 
-    /// <summary>Throws with a message saying what to do when the server would listen beyond loopback without a key.</summary>
-    public static void Check(string urls, string? apiKey)
+    public static IReadOnlyList<string> NonLoopback(string urls) => NonLoopback([urls]);
+
+    /// <summary>Why the server must not serve on <paramref name="addresses"/>, or null when it may.</summary>
+    public static string? Refusal(IEnumerable<string> addresses, string? apiKey)
     {
-        var open = NonLoopback(urls);
-        if (open.Count > 0 && string.IsNullOrWhiteSpace(apiKey))
-            throw new InvalidOperationException(
-                $"QuantStudio refuses to listen on {string.Join(", ", open)} without an API key: anyone who can reach that " +
-                "address could start runs and read results. Set QuantStudio:ApiKey in appsettings.json (or the environment " +
-                "variable QuantStudio__ApiKey), or bind to 127.0.0.1.");
+        var open = NonLoopback(addresses);
+        if (open.Count == 0 || !string.IsNullOrWhiteSpace(apiKey))
+            return null;
+        return $"QuantStudio refuses to listen on {string.Join(", ", open)} without an API key: anyone who can reach that " +
+               "address could start runs and read results. Set QuantStudio:ApiKey in appsettings.json (or the environment " +
+               "variable QuantStudio__ApiKey), or bind to 127.0.0.1.";
     }
 
-    private static string HostOf(string url)
+    /// <summary>The host of a listening address: Kestrel's forms included ("http://*:5000", "http://+:5000", "http://[::]:5000").</summary>
+    public static string HostOf(string url)
     {
-        // Kestrel accepts wildcards that Uri does not parse ("http://*:5000", "http://+:5000").
         var s = url;
         var scheme = s.IndexOf("://", StringComparison.Ordinal);
         if (scheme >= 0)
@@ -48,7 +49,7 @@ public static class BindAddressGuard
         return colon >= 0 ? s[..colon] : s;
     }
 
-    private static bool IsLoopback(string host)
+    public static bool IsLoopback(string host)
     {
         if (host.Equals("localhost", StringComparison.OrdinalIgnoreCase))
             return true;

@@ -51,7 +51,7 @@ async function upload(file) {
   const res = await fetch("/api/uploads/teacher", { method: "POST", body: file, headers: { "Content-Type": "application/octet-stream" } });
   const body = await res.json();
   if (res.ok) {
-    field("TeacherCheckpoint").value = body.checkpoint;
+    field("TeacherCheckpoint").value = body.name;
     status.textContent = `Stored ${body.name} (${bytes(body.bytes)}, ${body.tensors} tensors).`;
   } else {
     status.textContent = body.detail || body.title || "The upload failed.";
