@@ -12,8 +12,6 @@ namespace QuantStudio.Core.Engine;
 /// </summary>
 public static class LsqKernels
 {
-    private const long GrainElements = 1 << 15;
-
     /// <summary>v̂ as an autograd op with gradients for v and the one-element step s (scaled by <paramref name="gradScale"/>).</summary>
     public static Tensor Lsq(Tensor v, Tensor step, double qn, double qp, double gradScale)
     {
@@ -42,8 +40,6 @@ public static class LsqKernels
         if (qn < 0 || qp <= 0)
             throw new ArgumentException($"LSQ range needs Qn >= 0 and Qp > 0, got Qn = {qn}, Qp = {qp}");
     }
-
-    private static ParallelOptions Parallelism => new() { MaxDegreeOfParallelism = Math.Max(1, torch.get_num_threads()) };
 
     internal static Tensor Forward(Tensor input, double step, double qn, double qp) =>
         input.dtype == ScalarType.Float64 ? ForwardDouble(input, step, -qn, qp) : Forward(input, (float)step, (float)-qn, (float)qp);
@@ -74,16 +70,16 @@ public static class LsqKernels
         var pv = TensorMemory.Pointer<float>(v);
         var po = TensorMemory.Pointer<float>(result);
         var numel = v.numel();
-        var pieces = (numel + GrainElements - 1) / GrainElements;
-        Parallel.For(0, pieces, Parallelism, c =>
+        var pieces = (numel + QuantKernels.GrainElements - 1) / QuantKernels.GrainElements;
+        Parallel.For(0, pieces, QuantKernels.Parallelism, c =>
         {
-            long i = c * GrainElements, e = Math.Min(numel, i + GrainElements);
+            long i = c * QuantKernels.GrainElements, e = Math.Min(numel, i + QuantKernels.GrainElements);
             if (Vector.IsHardwareAccelerated)
             {
                 var vs = new Vector<float>(s);
                 var vlo = new Vector<float>(lo);
                 var vhi = new Vector<float>(hi);
-                var magic = new Vector<float>(12582912.0f);
+                var magic = new Vector<float>(QuantKernels.RoundMagic);
                 for (; i + Vector<float>.Count <= e; i += Vector<float>.Count)
                 {
                     var x = Vector.Load(pv + i) / vs;
@@ -117,11 +113,11 @@ public static class LsqKernels
         var pgv = TensorMemory.Pointer<float>(gradV);
         float s = (float)step, lo = (float)-qn, hi = (float)qp;
         var numel = v.numel();
-        var pieces = (numel + GrainElements - 1) / GrainElements;
+        var pieces = (numel + QuantKernels.GrainElements - 1) / QuantKernels.GrainElements;
         var partial = new double[pieces];
-        Parallel.For(0, pieces, Parallelism, c =>
+        Parallel.For(0, pieces, QuantKernels.Parallelism, c =>
         {
-            long b = c * GrainElements, e = Math.Min(numel, b + GrainElements);
+            long b = c * QuantKernels.GrainElements, e = Math.Min(numel, b + QuantKernels.GrainElements);
             var acc = 0.0;
             for (var i = b; i < e; i++)
             {

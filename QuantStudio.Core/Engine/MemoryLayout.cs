@@ -34,8 +34,4 @@ public static class MemoryLayout
         }
         return true;
     }
-
-    /// <summary>The tensor in the layout of <paramref name="like"/>: channels_last when it is, as it is otherwise.</summary>
-    public static Tensor InLayoutOf(this Tensor t, Tensor like) =>
-        t.dim() == 4 && like.IsChannelsLast() && !t.IsChannelsLast() ? t.ToChannelsLast() : t.alias();
 }

@@ -17,7 +17,7 @@ public readonly record struct BucketedQuantizeResult(Tensor Dequantized, Tensor 
 public static class QuantKernels
 {
     // Work per task: enough elements that scheduling costs nothing next to the arithmetic.
-    private const long GrainElements = 1 << 15;
+    internal const long GrainElements = 1 << 15;
 
     /// <summary>
     /// Quantizes a float32 CPU tensor in buckets of <paramref name="bucketSize"/> elements
@@ -89,7 +89,8 @@ public static class QuantKernels
         }
     }
 
-    private static ParallelOptions Parallelism => new() { MaxDegreeOfParallelism = Math.Max(1, torch.get_num_threads()) };
+    /// <summary>Parallel loops use libtorch's intra-op thread count, so a run set to n threads uses n here too.</summary>
+    internal static ParallelOptions Parallelism => new() { MaxDegreeOfParallelism = Math.Max(1, torch.get_num_threads()) };
 
     private static unsafe void Quantize(BucketSpec s, Tensor vT, Tensor outT, Tensor codesT, Tensor alphaT, Tensor betaT)
     {
@@ -211,7 +212,7 @@ public static class QuantKernels
 
     // Round half to even without a call: adding and removing 1.5·2^23 leaves the nearest integer
     // (ties to even, the default rounding mode) for |x| < 2^22, which every code is.
-    private const float RoundMagic = 12582912.0f;
+    internal const float RoundMagic = 12582912.0f;
 
     internal static float RoundHalfEven(float x) => (x + RoundMagic) - RoundMagic;
 

@@ -27,12 +27,4 @@ public static class ShapeGuards
         if (value < 1)
             throw new ArgumentOutOfRangeException(name, value, $"{name} must be at least 1");
     }
-
-    public static Tensor SameShape(Tensor replacement, long[] shape, string field)
-    {
-        ArgumentNullException.ThrowIfNull(replacement, field);
-        if (!replacement.shape.SequenceEqual(shape))
-            throw new ArgumentException($"{field} must have shape [{string.Join(", ", shape)}], got [{string.Join(", ", replacement.shape)}]", field);
-        return replacement;
-    }
 }
