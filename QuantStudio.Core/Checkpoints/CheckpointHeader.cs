@@ -19,6 +19,23 @@ internal sealed record CheckpointHeader
     public string? Method { get; init; }
     public long? Seed { get; init; }
     public double? ValidationSplit { get; init; }
+
+    /// <summary>Written by every writer since the field exists, null or not; absent in older files (<see cref="SubsetWritten"/>).</summary>
+    public int? Subset
+    {
+        get => subset;
+        init
+        {
+            subset = value;
+            SubsetWritten = true;
+        }
+    }
+
+    private readonly int? subset;
+
+    [JsonIgnore]
+    public bool SubsetWritten { get; private init; }
+
     public string? Vocabulary { get; init; }
 
     /// <summary>Left out when there are none, so the files of methods without activation quantization are as before.</summary>
@@ -52,6 +69,7 @@ internal sealed record CheckpointHeader
         Method = d.Method,
         Seed = d.Seed,
         ValidationSplit = d.ValidationSplit,
+        Subset = d.Subset,
         Vocabulary = d.Vocabulary,
         ActivationQuantizers = d.ActivationQuantizers.Count == 0 ? null : [.. d.ActivationQuantizers.Select(q => new ActivationQuantizerJson(q.Layer, q.Bits, q.Step, q.Signed))],
     };
@@ -67,7 +85,8 @@ internal sealed record CheckpointHeader
         }
         catch (JsonException e)
         {
-            throw new CompressedCheckpointFormatException($"header: the JSON description is malformed ({e.Message})", e);
+            var field = JsonErrorText.Field(e) is { } f ? $"{f}: " : "";
+            throw new CompressedCheckpointFormatException($"header: {field}the JSON description is malformed or holds a value of the wrong type ({JsonErrorText.Describe(e)})", e);
         }
     }
 
@@ -83,8 +102,13 @@ internal sealed record CheckpointHeader
         if (string.IsNullOrEmpty(Method))
             throw Missing("method");
         var quantization = Quantization ?? throw Missing("quantization");
-        if (!(Width > 0) || !(Depth > 0))
-            throw new CompressedCheckpointFormatException($"header: width {Width} and depth {Depth} must be positive");
+        // The spec's range: a file can declare any multiplier, and building a model a thousand times as wide would exhaust memory.
+        if (Width is not (> 0 and <= ModelScaling.MaxMultiplier))
+            throw new CompressedCheckpointFormatException($"header: width {Width} is out of range; allowed: (0, {ModelScaling.MaxMultiplier}]");
+        if (Depth is not (> 0 and <= ModelScaling.MaxMultiplier))
+            throw new CompressedCheckpointFormatException($"header: depth {Depth} is out of range; allowed: (0, {ModelScaling.MaxMultiplier}]");
+        if (Subset is < 1)
+            throw new CompressedCheckpointFormatException($"header: subset {Subset} is out of range; allowed: 1 or more, or null");
         Normalization? normalization = null;
         if (Normalization is { } n)
         {
@@ -102,6 +126,8 @@ internal sealed record CheckpointHeader
         {
             Seed = Seed,
             ValidationSplit = ValidationSplit,
+            Subset = Subset,
+            SubsetRecorded = SubsetWritten,
             Vocabulary = Vocabulary,
             ActivationQuantizers = ReadActivationQuantizers(),
         };

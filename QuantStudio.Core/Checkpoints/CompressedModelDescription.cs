@@ -18,6 +18,15 @@ public sealed record CompressedModelDescription(
     /// <summary>The run's <c>dataset.validation_split</c>, for the same reason.</summary>
     public double? ValidationSplit { get; init; }
 
+    /// <summary>
+    /// The run's <c>dataset.subset</c> (null: every example), for the same reason. <see cref="SubsetRecorded"/> is false for
+    /// files written before the field existed, whose subset is unknown.
+    /// </summary>
+    public int? Subset { get; init; }
+
+    /// <summary>Whether the file states its subset (a null <see cref="Subset"/> then means every example).</summary>
+    public bool SubsetRecorded { get; init; } = true;
+
     /// <summary>A character model's vocabulary in token order; evaluation checks a text dataset against it.</summary>
     public string? Vocabulary { get; init; }
 

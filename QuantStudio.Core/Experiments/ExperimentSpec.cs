@@ -119,6 +119,9 @@ public static class Methods
     public static bool UsesTeacher(string method) =>
         method is Distillation or QuantizedDistillation or DifferentiableQuantization or Qkd;
 
+    /// <summary>Methods that scale their quantized weights per bucket of <c>quantization.bucket_size</c> (QKD and QAT learn one step per tensor).</summary>
+    public static bool UsesBuckets(string method) => method is PostTraining or QuantizedDistillation or DifferentiableQuantization;
+
     /// <summary>Methods whose result is quantized.</summary>
     public static bool Quantizes(string method) => method is not (FullPrecision or Distillation);
 }

@@ -9,6 +9,7 @@ namespace QuantStudio.Core.Experiments;
 /// </summary>
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "type")]
 [JsonDerivedType(typeof(RunStarted), "run_started")]
+[JsonDerivedType(typeof(RunResumed), "run_resumed")]
 [JsonDerivedType(typeof(PhaseStarted), "phase_started")]
 [JsonDerivedType(typeof(StepMetrics), "step_metrics")]
 [JsonDerivedType(typeof(EpochMetrics), "epoch_metrics")]
@@ -34,11 +35,29 @@ public abstract record RunEvent
 public sealed record RunStarted(string Method, string Dataset, string Teacher, string Student, int? Bits,
     long TeacherParams, long StudentParams, string Precision, int Threads, string SpecJson) : RunEvent;
 
-/// <summary>A named stage of a method (QKD's self-studying / co-studying / tutoring, a teacher pre-training ...).</summary>
-public sealed record PhaseStarted(string Name, int Index, int Epochs) : RunEvent;
+/// <summary>
+/// A run started again with <c>--resume</c> (attempt 2, 3 ...), right after its <see cref="RunStarted"/>. It continues the
+/// <paramref name="Stage"/> (<c>teacher</c> or <c>student</c>) at <paramref name="Phase"/> and <paramref name="Epoch"/>
+/// (0-based), after its step <paramref name="Step"/>: step and epoch metrics an earlier attempt reported past that point
+/// are superseded by the ones that follow (see <see cref="RunEventHistory"/>). An empty stage means there was no
+/// checkpoint: the run starts from the beginning.
+/// </summary>
+public sealed record RunResumed(int Attempt, string Stage, int Phase, int Epoch, long Step) : RunEvent;
 
+/// <summary>
+/// A named stage of a method (QKD's self-studying / co-studying / tutoring, a teacher pre-training ...). <paramref name="Index"/>
+/// counts from 0 within the <paramref name="PhaseCount"/> phases of its <paramref name="Stage"/> (<c>teacher</c> or
+/// <c>student</c>; each stage counts its steps from 0); <paramref name="StepsPerEpoch"/> is the length of each of its
+/// epochs. 0 and "" when not known.
+/// </summary>
+public sealed record PhaseStarted(string Name, int Index, int Epochs, int PhaseCount = 0, int StepsPerEpoch = 0, string Stage = "") : RunEvent;
+
+/// <summary>
+/// Training figures at <paramref name="Step"/> (counted over the stage), which is step <paramref name="EpochStep"/> of the
+/// epoch's <paramref name="EpochSteps"/> (0 when not known).
+/// </summary>
 public sealed record StepMetrics(string Phase, int Epoch, long Step, double Loss, IReadOnlyDictionary<string, double> LossParts,
-    double LearningRate, double SamplesPerSecond) : RunEvent;
+    double LearningRate, double SamplesPerSecond, int EpochStep = 0, int EpochSteps = 0) : RunEvent;
 
 /// <summary>End-of-epoch evaluation. Accuracy is a fraction in [0, 1]; language models report perplexity instead.</summary>
 public sealed record EpochMetrics(string Phase, int Epoch, double TrainLoss, double? TrainAccuracy, double ValLoss, double? ValAccuracy,

@@ -41,21 +41,7 @@ public static class SpecJson
 
     private static string Describe(JsonException ex)
     {
-        // System.Text.Json's messages mention .NET types; keep the useful first sentence.
-        var msg = ex.Message;
-        var cut = msg.IndexOf(" Path:", StringComparison.Ordinal);
-        if (cut > 0)
-            msg = msg[..cut];
-        msg = System.Text.RegularExpressions.Regex.Replace(msg, @"(System|QuantStudio)(\.\w+)+(`\d+\[[^\]]*\])?", m => m.Value switch
-        {
-            "System.Int32" or "System.Int64" => "an integer",
-            "System.Double" or "System.Single" => "a number",
-            "System.String" => "a string",
-            "System.Boolean" => "true or false",
-            _ when m.Value.StartsWith("System.Nullable", StringComparison.Ordinal) => "a value or null",
-            _ when m.Value.StartsWith("System.Collections", StringComparison.Ordinal) => "a list",
-            _ => "an object",
-        });
+        var msg = JsonErrorText.Describe(ex);
         return msg.Contains("could not be mapped", StringComparison.Ordinal)
             ? "unknown field (see docs/experiment-spec.md for the fields a spec may have)"
             : "malformed JSON or a value of the wrong type: " + msg;

@@ -20,8 +20,8 @@ public static class SpecValidator
 
         Check(ExperimentCatalog.IsKnownModel(spec.Student.Arch), "student.arch",
             $"unknown model '{spec.Student.Arch}'; allowed: {string.Join(", ", ExperimentCatalog.Models)}");
-        Check(spec.Student.Width is > 0 and <= 8, "student.width", "must be in (0, 8]");
-        Check(spec.Student.Depth is > 0 and <= 8, "student.depth", "must be in (0, 8]");
+        Check(spec.Student.Width is > 0 and <= Models.ModelScaling.MaxMultiplier, "student.width", "must be in (0, 8]");
+        Check(spec.Student.Depth is > 0 and <= Models.ModelScaling.MaxMultiplier, "student.depth", "must be in (0, 8]");
 
         if (Methods.UsesTeacher(spec.Method))
             Check(spec.Teacher is not null, "teacher", $"method '{spec.Method}' learns from a teacher: give teacher.arch (and a checkpoint, or it is trained first)");
@@ -29,7 +29,7 @@ public static class SpecValidator
         {
             Check(ExperimentCatalog.IsKnownModel(t.Arch), "teacher.arch",
                 $"unknown model '{t.Arch}'; allowed: {string.Join(", ", ExperimentCatalog.Models)}");
-            Check(t.Width is > 0 and <= 8, "teacher.width", "must be in (0, 8]");
+            Check(t.Width is > 0 and <= Models.ModelScaling.MaxMultiplier, "teacher.width", "must be in (0, 8]");
             if (t.Train is { } tt)
                 CheckOptimizer(tt, "teacher.train", Check);
         }

@@ -3,6 +3,9 @@ namespace QuantStudio.Core.Models;
 /// <summary>Applies a spec's width and depth multipliers to channel and block counts.</summary>
 internal static class ModelScaling
 {
+    /// <summary>The largest width or depth multiplier a spec (and a compressed checkpoint) may ask for.</summary>
+    public const double MaxMultiplier = 8;
+
     /// <summary>round(channels × width), at least 1.</summary>
     public static long Channels(long channels, double width) => Math.Max(1, (long)Math.Round(channels * width, MidpointRounding.AwayFromZero));
 

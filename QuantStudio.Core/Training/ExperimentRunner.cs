@@ -44,8 +44,20 @@ public sealed class ExperimentRunner(ICompressedModelWriter? writer = null) : IE
         var dir = context.OutputDirectory;
         Directory.CreateDirectory(dir);
         var metricsPath = Path.Combine(dir, MetricsFileName);
-        if (!context.Resume)
-            StartOver(dir);
+        TrainingProgress? resumeFrom;
+        try
+        {
+            // Decided before the folder is touched: a refused resume leaves a finished run as it was.
+            resumeFrom = context.Resume ? ResumeCheck.Check(dir, context.Spec) : null;
+            if (!context.Resume)
+                StartOver(dir, context.Spec);
+        }
+        catch (Exception ex)
+        {
+            context.Events.Emit(new RunFailed(ex.Message));
+            throw;
+        }
+        var attempt = context.Resume ? JsonlEventSink.Count(metricsPath, "run_started") + 1 : 1;
         var jsonl = new JsonlEventSink(metricsPath);
         void Emit(RunEvent e) => jsonl.Emit(context.Events.Emit(e));
 
@@ -74,6 +86,10 @@ public sealed class ExperimentRunner(ICompressedModelWriter? writer = null) : IE
             Emit(new RunStarted(spec.Method, spec.Dataset.Name, teacherSpec?.Arch ?? "", spec.Student.Arch,
                 Methods.Quantizes(spec.Method) ? spec.Quantization.Bits : null, teacherStats?.Parameters ?? 0, studentStats.Parameters,
                 precision.Name, torch.get_num_threads(), SpecJson.Write(spec)));
+            if (context.Resume)
+                Emit(new RunResumed(attempt, resumeFrom?.Stage ?? "", resumeFrom?.Phase ?? 0, resumeFrom?.Epoch ?? 0, resumeFrom?.Step ?? 0));
+            if (spec.Teacher is { } unused && teacherSpec is null)
+                Emit(new LogMessage("warning", $"teacher: method '{spec.Method}' does not learn from a teacher; the spec's teacher ({unused.Arch}) is ignored"));
             if (precision.Fp32StepMs is { } fp32Ms && precision.Bf16StepMs is { } bf16Ms)
                 Emit(new LogMessage("info", string.Create(CultureInfo.InvariantCulture,
                     $"precision auto: a training step of the student took {fp32Ms:F1} ms in fp32 and {bf16Ms:F1} ms in bf16; using {precision.Name}")));
@@ -85,6 +101,7 @@ public sealed class ExperimentRunner(ICompressedModelWriter? writer = null) : IE
             {
                 Stage = stage, Seed = spec.Seed, BatchSize = spec.Optimizer.BatchSize, Bf16 = bf16, ChannelsLast = channelsLast,
                 CheckpointPath = checkpointPath, Resume = context.Resume, StepMetricsEvery = StepMetricsEvery, CancellationToken = ct,
+                SpecJson = SpecJson.Write(spec),
             };
 
             EvaluationResult? teacherEval = null;
@@ -105,12 +122,16 @@ public sealed class ExperimentRunner(ICompressedModelWriter? writer = null) : IE
                 Emit(SnapshotReports.Snapshot("final", method.Phases.Sum(p => p.Epochs), v));
             var compression = SnapshotReports.Compression(method.Student, views);
             Emit(compression);
+            var warnings = CompressionNotices.For(spec, method.Student, compression);
+            foreach (var w in warnings)
+                Emit(new LogMessage("warning", w));
 
             var description = new CompressedModelDescription(spec.Student.Arch, spec.Student.Width, spec.Student.Depth, shape,
                 spec.Dataset.Name, data.Info.Normalization, spec.Quantization, spec.Method)
             {
                 Seed = spec.Seed,
                 ValidationSplit = spec.Dataset.ValidationSplit,
+                Subset = spec.Dataset.Subset,
                 Vocabulary = data.Info.Vocabulary,
                 ActivationQuantizers = method.ActivationQuantizers(),
             };
@@ -126,14 +147,16 @@ public sealed class ExperimentRunner(ICompressedModelWriter? writer = null) : IE
             // Saving checks the model against a zoo-built one, which draws from torch's global generator.
             lock (InitLock)
                 file = writer.Write(Path.Combine(dir, ModelFileName), method.Student, description, encodings);
-            Emit(new CheckpointSaved("model", file.Path, result.Epochs, file.FileBytes));
+            // The run's epochs, not this attempt's: a resumed run trains only the epochs it had left.
+            Emit(new CheckpointSaved("model", file.Path, method.Phases.Sum(p => p.Epochs), file.FileBytes));
 
             var summary = new RunSummary
             {
                 Method = spec.Method,
                 Dataset = spec.Dataset.Name,
                 Bits = Methods.Quantizes(spec.Method) ? spec.Quantization.Bits : null,
-                BucketSize = Methods.Quantizes(spec.Method) ? spec.Quantization.BucketSize : null,
+                // Learned-step methods have one step per tensor: no buckets.
+                BucketSize = Methods.UsesBuckets(spec.Method) ? spec.Quantization.BucketSize : null,
                 TeacherAccuracy = teacherEval?.Accuracy,
                 TeacherPerplexity = teacherEval?.Perplexity,
                 StudentAccuracy = studentEval.Accuracy,
@@ -158,6 +181,7 @@ public sealed class ExperimentRunner(ICompressedModelWriter? writer = null) : IE
                 TeacherLogitCache = teacherLogits?.UsesCache ?? false,
                 TeacherLatencyMs = teacher is null ? null : MeasureLatency(teacher, shape, channelsLast),
                 StudentLatencyMs = MeasureLatency(stored, shape, channelsLast),
+                Warnings = warnings,
             };
             var summaryPath = Path.Combine(dir, SummaryFileName);
             File.WriteAllText(summaryPath + ".tmp", summary.ToJson());
@@ -187,14 +211,24 @@ public sealed class ExperimentRunner(ICompressedModelWriter? writer = null) : IE
         return item;
     }
 
-    /// <summary>A fresh run in a used folder must not resume by accident or append to old metrics.</summary>
-    private static void StartOver(string dir)
+    /// <summary>Every file a run writes into its folder.</summary>
+    public static readonly IReadOnlyList<string> RunFileNames = [MetricsFileName, TrainingCheckpoint.FileName, SummaryFileName, ModelFileName, TeacherFileName];
+
+    /// <summary>
+    /// A fresh run in a used folder must not resume by accident, append to old metrics, or leave an earlier run's model
+    /// or teacher beside its own: every file a run writes goes first (with any temporary file a crash left).
+    /// </summary>
+    private static void StartOver(string dir, ExperimentSpec spec)
     {
-        foreach (var name in new[] { MetricsFileName, TrainingCheckpoint.FileName, SummaryFileName })
+        var ownTeacher = Path.GetFullPath(Path.Combine(dir, TeacherFileName));
+        if (spec.Teacher?.Checkpoint is { } given && Path.GetFullPath(given) == ownTeacher)
+            throw new RunInputException(
+                $"teacher.checkpoint: '{given}' is the teacher file of the output folder, which a new run there starts by clearing; copy it elsewhere or write the run to another folder");
+        foreach (var name in RunFileNames)
         {
-            var path = Path.Combine(dir, name);
-            if (File.Exists(path))
-                File.Delete(path);
+            foreach (var path in new[] { Path.Combine(dir, name), Path.Combine(dir, name + ".tmp") })
+                if (File.Exists(path))
+                    File.Delete(path);
         }
     }
 
@@ -273,14 +307,25 @@ public sealed class ExperimentRunner(ICompressedModelWriter? writer = null) : IE
 
     private static void LoadWeights(Module model, string path, string what)
     {
-        using var content = Safetensors.Read(path);
+        SafetensorsContent content;
         try
         {
-            model.LoadStateDictChecked(content.Tensors);
+            content = Safetensors.Read(path);
         }
-        catch (StateDictMismatchException e)
+        catch (SafetensorsFormatException e)
         {
-            throw new ArgumentException($"{what}: '{path}' does not fit the model: {e.Message}", e);
+            throw new RunInputException($"{what}: '{path}' is not a valid safetensors file (truncated or damaged?): {e.Message}", e);
+        }
+        using (content)
+        {
+            try
+            {
+                model.LoadStateDictChecked(content.Tensors);
+            }
+            catch (StateDictMismatchException e)
+            {
+                throw new RunInputException($"{what}: '{path}' does not fit the model: {e.Message}", e);
+            }
         }
     }
 

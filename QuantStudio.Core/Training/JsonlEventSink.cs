@@ -47,6 +47,30 @@ public sealed class JsonlEventSink(string path) : IRunEventSink
         return last;
     }
 
+    /// <summary>How many whole events of <paramref name="type"/> (<c>run_started</c> ...) <paramref name="path"/> holds (0 when there is no file).</summary>
+    public static int Count(string path, string type)
+    {
+        if (!File.Exists(path))
+            return 0;
+        var count = 0;
+        foreach (var line in File.ReadLines(path))
+        {
+            if (string.IsNullOrWhiteSpace(line))
+                continue;
+            try
+            {
+                using var doc = JsonDocument.Parse(line);
+                if (doc.RootElement.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String && t.GetString() == type)
+                    count++;
+            }
+            catch (JsonException)
+            {
+                // A line cut short by a crash.
+            }
+        }
+        return count;
+    }
+
     /// <summary>Reads the events of a metrics file back.</summary>
     public static IReadOnlyList<RunEvent> Read(string path) =>
         File.ReadLines(path).Where(l => !string.IsNullOrWhiteSpace(l))

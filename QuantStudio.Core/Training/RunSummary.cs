@@ -40,6 +40,8 @@ public sealed record RunSummary
     public bool TeacherLogitCache { get; init; }
     public Latency? TeacherLatencyMs { get; init; }
     public required Latency StudentLatencyMs { get; init; }
+    /// <summary>Settings of the run that work against what it was asked for (layers left in full precision that dominate the size ...).</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
 
     public static readonly JsonSerializerOptions JsonOptions = new()
     {

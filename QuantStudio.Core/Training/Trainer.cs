@@ -24,6 +24,8 @@ public sealed record TrainerOptions
     /// <summary>Where the per-epoch checkpoint goes; null saves none.</summary>
     public string? CheckpointPath { get; init; }
     public bool Resume { get; init; }
+    /// <summary>The run's spec as JSON, recorded in each checkpoint so that a resume can check it continues the same run.</summary>
+    public string? SpecJson { get; init; }
     /// <summary>Emit <see cref="StepMetrics"/> every this many steps (and at each epoch's last step); null: about 25 per epoch.</summary>
     public int? StepMetricsEvery { get; init; }
     public CancellationToken CancellationToken { get; init; }
@@ -79,7 +81,7 @@ public sealed class Trainer
                 var spec = phases[phase];
                 var startEpoch = phase == progress.Phase ? progress.Epoch : 0;
                 var resumedHere = restored is not null && startEpoch > 0;
-                emit(new PhaseStarted(spec.Name, phase, spec.Epochs));
+                emit(new PhaseStarted(spec.Name, phase, spec.Epochs, phases.Count, StepsPerEpoch, options.Stage));
                 torch.manual_seed(RunSeeds.ForPhaseStart(options.Seed, options.Stage, phase));
                 method.BeginPhase(phase, context, resumedHere);
 
@@ -193,7 +195,7 @@ public sealed class Trainer
                     var parts = loss.Parts.ToDictionary(p => p.Key, p => (double)p.Value.item<float>());
                     var rate = windowSamples / Math.Max(1e-9, window.Elapsed.TotalSeconds);
                     emit(new StepMetrics(spec.Name, globalEpoch + 1, step, value, parts,
-                        trainees.Count > 0 ? trainees[0].Optimizer.param_groups[0].lr : 0, rate));
+                        trainees.Count > 0 ? trainees[0].Optimizer.param_groups[0].lr : 0, rate, batch.Index + 1, StepsPerEpoch));
                     window.Restart();
                     windowSamples = 0;
                 }
@@ -227,7 +229,7 @@ public sealed class Trainer
         try
         {
             if (saved.Method != method.Name)
-                throw new InvalidOperationException(
+                throw new RunInputException(
                     $"the checkpoint in '{options.CheckpointPath}' was written by method '{saved.Method}', but the spec's method is '{method.Name}': resume with the original spec, or start over in a new folder");
             foreach (var (name, model) in method.Models)
                 model.LoadStateDictChecked(TrainingCheckpoint.Part(content, $"model.{name}."));
@@ -279,7 +281,7 @@ public sealed class Trainer
                 parts.Add(s);
                 all.AddWithPrefix($"scheduler.{t.Name}.", s);
             }
-            var bytes = TrainingCheckpoint.Save(options.CheckpointPath, progress, all);
+            var bytes = TrainingCheckpoint.Save(options.CheckpointPath, progress, all, options.SpecJson);
             emit(new CheckpointSaved("training", options.CheckpointPath, epoch, bytes));
         }
         finally

@@ -69,7 +69,7 @@ public sealed class ResumeTests
     {
         var dir = TrainingRuns.NewDirectory();
         TrainingRuns.Run(TrainingRuns.Spec(Methods.FullPrecision), dir);
-        var e = Assert.Throws<InvalidOperationException>(() => TrainingRuns.Run(TrainingRuns.Spec(Methods.Qat), dir, resume: true));
+        var e = Assert.Throws<RunInputException>(() => TrainingRuns.Run(TrainingRuns.Spec(Methods.Qat), dir, resume: true));
         Assert.Contains("full_precision", e.Message);
         Assert.Contains("qat", e.Message);
     }

@@ -19,6 +19,7 @@ public static class RunEventJson
     };
 
     public const string RunStarted = "run_started";
+    public const string RunResumed = "run_resumed";
     public const string PhaseStarted = "phase_started";
     public const string StepMetrics = "step_metrics";
     public const string EpochMetrics = "epoch_metrics";
@@ -51,6 +52,7 @@ public static class RunEventJson
     public static string TypeName(RunEvent e) => e switch
     {
         Core.Experiments.RunStarted => RunStarted,
+        Core.Experiments.RunResumed => RunResumed,
         Core.Experiments.PhaseStarted => PhaseStarted,
         Core.Experiments.StepMetrics => StepMetrics,
         Core.Experiments.EpochMetrics => EpochMetrics,

@@ -18,6 +18,9 @@ public sealed record RunLogLine(long Seq, DateTimeOffset Time, string Level, str
         {
             LogMessage m => (m.Level.ToLowerInvariant(), m.Message),
             RunStarted s => ("info", Started(s)),
+            RunResumed r => ("info", r.Stage.Length == 0
+                ? $"attempt {r.Attempt}: no checkpoint yet, started from the beginning"
+                : $"attempt {r.Attempt}: resumed the {r.Stage} at phase {r.Phase + 1}, epoch {r.Epoch + 1}, after step {r.Step}"),
             PhaseStarted p => ("info", p.Epochs > 0 ? $"phase {p.Name}: {Count(p.Epochs, "epoch")}" : $"phase {p.Name}"),
             EpochMetrics m => ("info", Epoch(m)),
             CheckpointSaved { Kind: not "training" } c => ("info", $"saved {Path.GetFileName(c.File)} ({Bytes.Format(c.Bytes)})"),
