@@ -31,13 +31,14 @@ internal static class DatasetFiles
         IReadOnlyList<RemoteFile> downloads)
     {
         var full = Path.GetFullPath(folder);
-        var names = string.Join(", ", missing);
+        var missingList = missing.ToList();
+        var names = string.Join(", ", missingList);
         var from = downloads.Count > 0
             ? $" from {string.Join(", ", downloads.Select(d => d.Urls[0]).Distinct())}"
             : "";
         return new DatasetFileException(
             $"{dataset}: missing {names} in '{full}'. Expected layout: {expectedLayout}. Put the files there (or point dataset.root at the folder that holds them), " +
             $"or set \"download\": true in the dataset spec to fetch them{from} with a SHA-256 check. See docs/datasets.md.",
-            full);
+            full) { MissingFiles = missingList, ExpectedLayout = expectedLayout };
     }
 }

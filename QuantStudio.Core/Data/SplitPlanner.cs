@@ -35,14 +35,16 @@ internal static class SplitPlanner
         if (test is not null)
         {
             testSplit = new ImageDataSplit("test", test, norm, info.Augmentation);
-            validation = held.Length > 0 ? new ImageDataSplit("validation", pool.Select(held), norm, info.Augmentation) : testSplit;
+            validation = held.Length > 0
+                ? new ImageDataSplit("validation", pool.Select(held), norm, info.Augmentation) { HeldOutOfTrainingPool = true }
+                : testSplit;
         }
         else
         {
             if (held.Length == 0)
                 throw new ArgumentException(
                     $"dataset.validation_split: {source} holds only test files, so the held-out part is the test set; set validation_split above 0 (e.g. 0.2)");
-            testSplit = new ImageDataSplit("test", pool.Select(held), norm, info.Augmentation);
+            testSplit = new ImageDataSplit("test", pool.Select(held), norm, info.Augmentation) { HeldOutOfTrainingPool = true };
             validation = testSplit;
             note = $"{source} holds test files only: {kept.Length} examples for training and {held.Length} held out for validation and test";
         }
@@ -52,12 +54,20 @@ internal static class SplitPlanner
     /// <summary>
     /// Assembles a character dataset. Text keeps its order (a random cut would leak context), so the
     /// held-out part is the tail of the training text. With no separate test text, the tail is both
-    /// validation and test. <c>subset</c> counts training sequences.
+    /// validation and test. <c>subset</c> counts training sequences; with it only the start of the text is used, as much as
+    /// those sequences and their held-out share take (validation_split of it), so the held-out part shrinks with the subset.
     /// </summary>
     public static LoadedDataset Text(DatasetInfo info, int[] trainTokens, int[]? testTokens, DatasetLoadContext context, string source)
     {
         var spec = context.Spec;
         var l = info.SequenceLength;
+        if (spec.Subset is { } n)
+        {
+            var needed = (long)n * l + 1;
+            var used = (long)Math.Ceiling(needed / (1 - spec.ValidationSplit));
+            if (used < trainTokens.Length)
+                trainTokens = trainTokens[..(int)used];
+        }
         var heldCount = (int)Math.Round(trainTokens.Length * spec.ValidationSplit, MidpointRounding.AwayFromZero);
         var head = trainTokens[..(trainTokens.Length - heldCount)];
         var tail = trainTokens[(trainTokens.Length - heldCount)..];
@@ -71,13 +81,13 @@ internal static class SplitPlanner
         if (testTokens is not null)
         {
             test = new TokenDataSplit("test", testTokens, l, info.VocabSize);
-            validation = heldCount > 0 ? new TokenDataSplit("validation", tail, l, info.VocabSize) : test;
+            validation = heldCount > 0 ? new TokenDataSplit("validation", tail, l, info.VocabSize) { HeldOutOfTrainingPool = true } : test;
         }
         else
         {
             if (heldCount == 0)
                 throw new ArgumentException($"dataset.validation_split: {source} is a single text, so the held-out tail is the test set; set validation_split above 0 (e.g. 0.1)");
-            test = new TokenDataSplit("test", tail, l, info.VocabSize);
+            test = new TokenDataSplit("test", tail, l, info.VocabSize) { HeldOutOfTrainingPool = true };
             validation = test;
             note = $"{source}: first {head.Length} characters for training, last {tail.Length} held out for validation and test";
         }

@@ -58,12 +58,31 @@ public class TextDatasetTests
         Assert.Equal(string.Concat(text.Distinct().Order()), fromFolder.Info.Vocabulary);
         Assert.Equal(10, fromFolder.Train.Count);
         Assert.Same(fromFolder.Test, fromFolder.Validation);
-        Assert.Equal((text.Length - (int)Math.Round(text.Length * 0.8) - 1) / 20, fromFolder.Test.Count);
 
         var renamed = files.PathOf("plays.txt");
         File.Move(files.PathOf("input.txt"), renamed);
         var fromFile = DatasetRegistry.Load(new DatasetSpec { Name = "text", Root = renamed, ValidationSplit = 0.2 }, 1, options);
-        Assert.Equal(fromFolder.Test.Count, fromFile.Test.Count);
+        Assert.Equal((text.Length - (int)Math.Round(text.Length * 0.8) - 1) / 20, fromFile.Test.Count);
+    }
+
+    [Fact]
+    public void A_subset_of_a_text_shrinks_its_held_out_part_in_proportion()
+    {
+        using var files = new DataTestFiles();
+        var text = SyntheticTextGenerator.Generate(20_000, 3, false);
+        File.WriteAllText(files.PathOf("input.txt"), text);
+        var options = new DatasetLoadOptions { SequenceLength = 20 };
+        var data = DatasetRegistry.Load(new DatasetSpec { Name = "text", Root = files.Root, ValidationSplit = 0.2, Subset = 40 }, 1, options);
+        var train = (TokenDataSplit)data.Train;
+        var test = (TokenDataSplit)data.Test;
+        Assert.Equal(40, train.Count);
+        // 40 sequences of 20 are 801 characters for training: a fifth of the text used is held out, about 200 characters, not 4,000.
+        Assert.InRange(test.Tokens.Length, 195, 205);
+        // The training text is the head; the held-out text comes right after it, not from the far end of the file.
+        string Decode(int[] tokens) => new([.. tokens.Select(t => data.Info.Vocabulary![t])]);
+        Assert.Equal(text[..train.Tokens.Length], Decode(train.Tokens));
+        var at = text.IndexOf(Decode(test.Tokens), StringComparison.Ordinal);
+        Assert.InRange(at, train.Tokens.Length, train.Tokens.Length + 2);
     }
 
     [Fact]
