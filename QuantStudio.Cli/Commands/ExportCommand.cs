@@ -20,8 +20,10 @@ public sealed class ExportCommand : ICommand
     public string Name => "export";
     public string Summary => "write a .qsc model's dequantized weights as safetensors (weights only, no activation quantizers)";
 
+    public string UsageLine => Usage;
+
     public int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr) =>
-        CommandRunner.Guard(Name, stderr, () => Execute(args, stdout));
+        CommandRunner.Run(this, args, stdout, stderr, () => Execute(args, stdout));
 
     private static int Execute(IReadOnlyList<string> args, TextWriter stdout)
     {

@@ -6,6 +6,9 @@ public interface ICommand
     string Name { get; }
     string Summary { get; }
 
+    /// <summary>The command's synopsis, printed by `--help` and in usage errors.</summary>
+    string UsageLine { get; }
+
     /// <summary>Runs with the arguments after the command name; returns the process exit code.</summary>
     int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr);
 }

@@ -35,8 +35,10 @@ public sealed class QuantizeCommand : ICommand
     public string Name => "quantize";
     public string Summary => "quantize a safetensors file; print sizes as JSON";
 
+    public string UsageLine => Usage;
+
     public int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr) =>
-        CommandRunner.Guard(Name, stderr, () => Execute(args, stdout));
+        CommandRunner.Run(this, args, stdout, stderr, () => Execute(args, stdout));
 
     private static int Execute(IReadOnlyList<string> args, TextWriter stdout)
     {

@@ -19,8 +19,10 @@ public sealed class TrainCommand(DatasetLoadOptions? datasetOptions = null) : IC
     public string Name => "train";
     public string Summary => "run an experiment spec: train, quantize, write model.qsc and summary.json";
 
+    public string UsageLine => Usage;
+
     public int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr) =>
-        CommandRunner.Guard(Name, stderr, () => Execute(args, stdout, stderr));
+        CommandRunner.Run(this, args, stdout, stderr, () => Execute(args, stdout, stderr));
 
     private int Execute(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
     {
@@ -72,14 +74,10 @@ public sealed class TrainCommand(DatasetLoadOptions? datasetOptions = null) : IC
             stderr.WriteLine($"quantstudio train: cancelled; continue with --resume --out {outDir}");
             return 130;
         }
-        catch (DatasetFileException e)
-        {
-            progress.Finish();
-            stderr.WriteLine($"quantstudio train: {e.Message.ReplaceLineEndings(" ")}");
-            return CommandRunner.ExitInputError;
-        }
         finally
         {
+            // Any error line the command prints starts on a line of its own.
+            progress.Finish();
             Console.CancelKeyPress -= onCancel;
         }
         progress.Finish();
@@ -89,23 +87,16 @@ public sealed class TrainCommand(DatasetLoadOptions? datasetOptions = null) : IC
 }
 
 /// <summary>
-/// One status line on stderr, redrawn from the event stream: phase, epoch, step of the epoch, loss,
-/// last validation accuracy (or perplexity) and samples per second. Epoch results get a line of their own.
+/// One status line on stderr, redrawn from the event stream: phase, epoch, a bar with the step of the epoch and the
+/// epoch's length, loss, last validation accuracy (or perplexity) and samples per second. Epoch results get a line of
+/// their own. A failure is left to the command's error line, so it is printed once.
 /// </summary>
 public sealed class ProgressLine(TextWriter stderr) : IRunEventSink
 {
     private const int BarWidth = 24;
-    private readonly Dictionary<string, int> phaseEpochs = [];
     private string phase = "";
     private string lastMetric = "";
-    private long epochFirstStep = -1;
-    private long lastInEpoch;
-    private int lastEpoch = -1;
     private bool lineOpen;
-    private int phasesSeen;
-
-    /// <summary>Steps per epoch, learned from the first epoch (the bar is a count until then).</summary>
-    private long stepsPerEpoch;
 
     public void Emit(RunEvent e)
     {
@@ -114,43 +105,40 @@ public sealed class ProgressLine(TextWriter stderr) : IRunEventSink
             case RunStarted s:
                 WriteLine($"{s.Method}: {s.Student}{(s.Teacher.Length > 0 ? $" from {s.Teacher}" : "")} on {s.Dataset}, {s.Precision}, {s.Threads} threads");
                 break;
+            case RunResumed r:
+                WriteLine(r.Stage.Length == 0
+                    ? $"attempt {r.Attempt}: no checkpoint yet, starting from the beginning"
+                    : $"attempt {r.Attempt}: resuming the {r.Stage} at phase {r.Phase + 1}, epoch {r.Epoch + 1} (after step {r.Step})");
+                break;
             case PhaseStarted p:
                 phase = p.Name;
-                phaseEpochs[p.Name] = p.Epochs;
-                // A new phase has its own model, batches and step count: the previous phase's figures do not apply.
+                // A new phase has its own model, batches and step count: the previous phase's figure does not apply.
                 lastMetric = "";
-                lastEpoch = -1;
-                stepsPerEpoch = 0;
-                // Numbered as the run goes: a teacher trained first has a trainer (and phase indices) of its own.
-                WriteLine($"phase {++phasesSeen}: {p.Name} ({p.Epochs} epochs)");
+                // Numbered within its stage (a teacher trained first has a trainer of its own), so a resumed run keeps the numbers.
+                var of = p.PhaseCount > 0 ? $"/{p.PhaseCount}" : "";
+                WriteLine($"phase {p.Index + 1}{of}: {p.Name} ({Count(p.Epochs, "epoch")})");
                 break;
             case StepMetrics m:
-                if (m.Epoch != lastEpoch)
-                {
-                    lastEpoch = m.Epoch;
-                    epochFirstStep = m.Step - 1;
-                }
-                var inEpoch = m.Step - epochFirstStep;
-                lastInEpoch = inEpoch;
-                var bar = stepsPerEpoch > 0
-                    ? new string('#', (int)(BarWidth * Math.Min(1, (double)inEpoch / stepsPerEpoch))).PadRight(BarWidth, '.')
+                var bar = m.EpochSteps > 0
+                    ? new string('#', (int)(BarWidth * Math.Min(1, (double)m.EpochStep / m.EpochSteps))).PadRight(BarWidth, '.')
                     : "";
-                Redraw($"{phase} epoch {m.Epoch} [{bar}] {inEpoch}{(stepsPerEpoch > 0 ? $"/{stepsPerEpoch}" : "")} loss {m.Loss:F4}{Figure()} {m.SamplesPerSecond:F0} samples/s");
+                var position = m.EpochSteps > 0 ? $"{m.EpochStep}/{m.EpochSteps}" : $"step {m.Step}";
+                Redraw($"{phase} epoch {m.Epoch} [{bar}] {position} loss {m.Loss:F4}{Figure()} {m.SamplesPerSecond:F0} samples/s");
                 break;
             case EpochMetrics m:
-                // The last step metrics of an epoch come at its last step: that is the epoch's length.
-                stepsPerEpoch = lastInEpoch;
                 lastMetric = m.ValAccuracy is { } acc ? $"val acc {acc:P1}" : m.ValPerplexity is { } ppl ? $"val ppl {ppl:F2}" : "";
                 WriteLine($"{m.Phase} epoch {m.Epoch}: train loss {m.TrainLoss:F4}, val loss {m.ValLoss:F4}{Figure()} ({m.EpochSeconds:F1} s)");
                 break;
             case LogMessage l:
                 WriteLine($"{l.Level}: {l.Message}");
                 break;
-            case RunFailed f:
-                WriteLine($"failed: {f.Error}");
+            case RunFailed:
+                Finish();
                 break;
         }
     }
+
+    private static string Count(int n, string noun) => n == 1 ? $"1 {noun}" : $"{n} {noun}s";
 
     private string Figure() => lastMetric.Length > 0 ? ", " + lastMetric : "";
 

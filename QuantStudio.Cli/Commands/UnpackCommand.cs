@@ -17,8 +17,10 @@ public sealed class UnpackCommand : ICommand
     public string Name => "unpack";
     public string Summary => "decode a .qsw file into dequantized safetensors";
 
+    public string UsageLine => Usage;
+
     public int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr) =>
-        CommandRunner.Guard(Name, stderr, () => Execute(args));
+        CommandRunner.Run(this, args, stdout, stderr, () => Execute(args));
 
     private static int Execute(IReadOnlyList<string> args)
     {

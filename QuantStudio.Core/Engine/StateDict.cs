@@ -53,8 +53,8 @@ public sealed class StateDict : OrderedDictionary<string, Tensor>, IDisposable
 }
 
 /// <summary>
-/// A state dict that does not fit its target, naming every missing and unexpected key and every shape
-/// mismatch. Nothing was loaded when this is thrown.
+/// A state dict that does not fit its target. The lists hold every missing and unexpected key and every shape
+/// mismatch; the message counts them and names the first few. Nothing was loaded when this is thrown.
 /// </summary>
 public sealed class StateDictMismatchException : ArgumentException
 {
@@ -71,15 +71,21 @@ public sealed class StateDictMismatchException : ArgumentException
     /// <summary>One line per key whose shape differs: "key: checkpoint [a, b], model [c, d]".</summary>
     public IReadOnlyList<string> ShapeMismatches { get; }
 
+    /// <summary>How many names the message lists of each kind; the lists themselves are on the exception.</summary>
+    public const int NamesShown = 3;
+
     private static string Describe(string target, IReadOnlyList<string> missing, IReadOnlyList<string> unexpected, IReadOnlyList<string> mismatched)
     {
+        // A wrong file can differ in every key: name a few of each kind and count the rest, so the message stays one readable line.
+        static string Few(IReadOnlyList<string> items, Func<string, string> format, string separator) =>
+            string.Join(separator, items.Take(NamesShown).Select(format)) + (items.Count > NamesShown ? $"{separator}and {items.Count - NamesShown} more" : "");
         var parts = new List<string>();
         if (missing.Count > 0)
-            parts.Add("missing keys: " + string.Join(", ", missing.Select(k => $"\"{k}\"")));
+            parts.Add($"{missing.Count} missing keys: " + Few(missing, k => $"\"{k}\"", ", "));
         if (unexpected.Count > 0)
-            parts.Add("unexpected keys: " + string.Join(", ", unexpected.Select(k => $"\"{k}\"")));
+            parts.Add($"{unexpected.Count} unexpected keys: " + Few(unexpected, k => $"\"{k}\"", ", "));
         if (mismatched.Count > 0)
-            parts.Add("size mismatch for " + string.Join("; ", mismatched));
+            parts.Add($"{mismatched.Count} size mismatches: " + Few(mismatched, m => m, "; "));
         return $"error(s) in loading state_dict for {target}: {string.Join(". ", parts)}.";
     }
 }
