@@ -12,7 +12,10 @@ namespace QuantStudio.Core.Models;
 /// <summary>Builds the networks a spec names, with the spec's width and depth multipliers.</summary>
 public static partial class ModelZoo
 {
-    /// <summary>The fixed names; Wide ResNets are also accepted as <c>wrn-D-K</c> (e.g. wrn-16-2).</summary>
+    /// <summary>
+    /// The fixed names; Wide ResNets are also accepted as <c>wrn-D-K</c> (e.g. wrn-16-2): depth D = 6n + 4 up to
+    /// <see cref="MaxWrnDepth"/>, widening K (times the width multiplier) up to <see cref="MaxWrnWiden"/>.
+    /// </summary>
     public static readonly IReadOnlyList<string> Names =
     [
         "mlp", "lenet5", "lenet5-small",
@@ -20,7 +23,23 @@ public static partial class ModelZoo
         "resnet20", "resnet32", "resnet56", "wrn", "mobilenetv2", "char-lstm",
     ];
 
-    public static bool IsKnown(string arch) => Names.Contains(arch) || WrnName().IsMatch(arch);
+    /// <summary>The deepest <c>wrn-D-K</c> (WRN-40 is the deepest of the paper's CIFAR tables).</summary>
+    public const int MaxWrnDepth = 40;
+
+    /// <summary>The widest <c>wrn-D-K</c>, K times the width multiplier (WRN-28-10, the paper's widest, is 36.5M parameters).</summary>
+    public const double MaxWrnWiden = 16;
+
+    public static bool IsKnown(string arch) => Names.Contains(arch) || WrnShape(arch) is not null;
+
+    /// <summary>D and K of a <c>wrn-D-K</c> name within the limits, or null.</summary>
+    private static (int Depth, double Widen)? WrnShape(string arch)
+    {
+        var m = WrnName().Match(arch);
+        if (!m.Success || !int.TryParse(m.Groups[1].Value, NumberStyles.None, CultureInfo.InvariantCulture, out var d)
+            || !double.TryParse(m.Groups[2].Value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var k))
+            return null;
+        return d is >= 10 and <= MaxWrnDepth && (d - 4) % 6 == 0 && k is > 0 and <= MaxWrnWiden ? (d, k) : null;
+    }
 
     /// <summary>True for models that read character ids rather than images.</summary>
     public static bool IsLanguageModel(string arch) => arch == "char-lstm";
@@ -41,10 +60,14 @@ public static partial class ModelZoo
                 ? $"model '{arch}' reads text; pick a text dataset"
                 : $"model '{arch}' reads images; pick an image dataset", nameof(arch));
 
-        var wrn = WrnName().Match(arch);
-        if (wrn.Success)
-            return new WideResNet(input, int.Parse(wrn.Groups[1].Value, CultureInfo.InvariantCulture),
-                double.Parse(wrn.Groups[2].Value, CultureInfo.InvariantCulture) * width);
+        if (WrnName().IsMatch(arch))
+        {
+            var (d, k) = WrnShape(arch)
+                ?? throw new ArgumentException($"model '{arch}': wrn-D-K needs D = 6n + 4 in 10..{MaxWrnDepth} and K in (0, {MaxWrnWiden}]");
+            if (k * width > MaxWrnWiden)
+                throw new ArgumentException($"model '{arch}' at width {width}: K × width is {k * width}, above {MaxWrnWiden}");
+            return new WideResNet(input, d, k * width);
+        }
 
         return arch switch
         {

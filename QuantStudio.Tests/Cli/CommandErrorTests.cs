@@ -166,6 +166,22 @@ public sealed class CommandErrorTests : IDisposable
     }
 
     [Fact]
+    public void A_crafted_qsc_naming_a_huge_wide_resnet_is_refused_before_the_model_is_built()
+    {
+        foreach (var arch in new[] { "wrn-1000-1000", "wrn-40-17" })
+        {
+            var huge = CraftQsc($"{arch}.qsc", j => j["arch"] = arch);
+            var (code, _, err) = Run(new EvalCommand(), "--model", huge);
+            Assert.Equal(1, code);
+            AssertOneCleanLine(err, "eval");
+            Assert.Contains($"unknown architecture '{arch}'", err);
+        }
+        Assert.True(Core.Models.ModelZoo.IsKnown("wrn-40-16"));
+        Assert.True(Core.Models.ModelZoo.IsKnown("wrn-16-2"));
+        Assert.False(Core.Models.ModelZoo.IsKnown("wrn-46-2"));
+    }
+
+    [Fact]
     public void A_qsc_whose_description_has_a_wrong_type_names_the_field_in_plain_words()
     {
         var bad = CraftQsc("bad-type.qsc", j => j["input"]!["channels"] = "one");
