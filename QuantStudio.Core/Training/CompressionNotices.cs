@@ -26,11 +26,12 @@ public static class CompressionNotices
         var share = (double)keptBytes / report.HuffmanBytes;
         if (share <= DominantShare)
             return [];
-        return
-        [
-            string.Create(CultureInfo.InvariantCulture,
-                $"the first and last layers ({string.Join(", ", kept.Select(w => w.Name))}) are left in full precision and hold {share:P0} of the compressed size, " +
-                $"so the model compresses only {report.CompressionRatio:F2}x; set quantization.quantize_first_last: true to quantize them too"),
-        ];
+        return [FirstLastMessage(string.Join(", ", kept.Select(w => w.Name)), share, report.CompressionRatio)];
     }
+
+    /// <summary>The warning's text; <paramref name="layers"/> names the tensors when known.</summary>
+    public static string FirstLastMessage(string? layers, double share, double ratio) =>
+        string.Create(CultureInfo.InvariantCulture,
+            $"the first and last layers{(layers is null ? "" : $" ({layers})")} are left in full precision and hold {share:P0} of the compressed size, " +
+            $"so the model compresses only {ratio:F2}x; set quantization.quantize_first_last: true to quantize them too");
 }

@@ -62,8 +62,27 @@ public sealed class EstimateTests
         var e = CompressionEstimate.For(spec, counts)!;
         Assert.Equal(61_706, e.Parameters);
         Assert.Equal(61_706 * 4, e.Fp32Bytes);
-        // 2 bits per weight plus 8 bytes per bucket of 256.
-        Assert.Equal((61_706 * 2 + 7) / 8 + (61_706 + 255) / 256 * 8, e.PackedBytes);
+        // conv1's 1·6·25 and the last layer's 84·10 weights stay fp32; the rest takes 2 bits per weight plus 8 bytes per bucket of 256.
+        const long kept = 150 + 840, quantized = 61_706 - kept;
+        Assert.Equal(kept, e.FullPrecisionParameters);
+        Assert.Equal((quantized * 2 + 7) / 8 + (quantized + 255) / 256 * 8 + kept * 4, e.PackedBytes);
+        Assert.Null(e.Warning);
+    }
+
+    [Fact]
+    public void When_the_layers_left_in_full_precision_dominate_the_estimate_warns_and_suggests_quantize_first_last()
+    {
+        var spec = new ExperimentSpec { Dataset = new DatasetSpec { Name = "shapes" }, Student = new StudentSpec { Arch = "mlp" }, Method = Methods.QuantizedDistillation };
+        var kept = CompressionEstimate.For(spec, counts)!;
+        // fc1 (3072·256) and the classifier (256·10) stay fp32: 92 % of the weights.
+        Assert.Equal(3072 * 256 + 256 * 10, kept.FullPrecisionParameters);
+        Assert.InRange(kept.Ratio, 1.0, 1.2);
+        Assert.Contains("quantize_first_last: true", kept.Warning);
+
+        var all = CompressionEstimate.For(spec with { Quantization = new QuantizationSpec { QuantizeFirstLast = true } }, counts)!;
+        Assert.Equal(0, all.FullPrecisionParameters);
+        Assert.True(all.Ratio > 7, $"ratio {all.Ratio}");
+        Assert.Null(all.Warning);
     }
 
     [Fact]
@@ -73,6 +92,11 @@ public sealed class EstimateTests
         try
         {
             var client = factory.CreateClient();
+            var mlp = await client.GetFromJsonAsync<JsonElement>("/api/estimate?arch=mlp&dataset=shapes");
+            Assert.Contains("quantize_first_last: true", mlp.GetProperty("warning").GetString());
+            var mlpAll = await client.GetFromJsonAsync<JsonElement>("/api/estimate?arch=mlp&dataset=shapes&quantize_first_last=true");
+            Assert.Equal(JsonValueKind.Null, mlpAll.GetProperty("warning").ValueKind);
+
             var cifar100 = await client.GetFromJsonAsync<JsonElement>("/api/estimate?arch=mlp&dataset=cifar100&method=distillation");
             Assert.Equal(3072 * 256 + 256 + 256 * 256 + 256 + 256 * 100 + 100, cifar100.GetProperty("parameters").GetInt64());
             Assert.Equal(1.0, cifar100.GetProperty("ratio").GetDouble());

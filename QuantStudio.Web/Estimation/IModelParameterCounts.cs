@@ -9,4 +9,10 @@ public interface IModelParameterCounts
     /// usual input.
     /// </summary>
     long? Count(string arch, double width = 1.0, double depth = 1.0, string? dataset = null);
+
+    /// <summary>
+    /// The weights of the model's first and last quantizable layers (conv, linear, embedding, LSTM), which the bucketed
+    /// methods leave in full precision unless <c>quantize_first_last</c>; null as for <see cref="Count"/>.
+    /// </summary>
+    long? FirstLastWeights(string arch, double width = 1.0, double depth = 1.0, string? dataset = null);
 }

@@ -1,12 +1,13 @@
 using QuantStudio.Core.Engine;
 using System.Collections.Concurrent;
 using QuantStudio.Core.Models;
+using QuantStudio.Core.Training.Quantizers;
 
 namespace QuantStudio.Web.Estimation;
 
 /// <summary>
-/// Parameter counts from the model zoo itself: the model is built for the dataset's input shape, counted and disposed,
-/// and the count is cached per (arch, width, depth, input shape). Models are built one at a time, so concurrent
+/// Parameter counts from the model zoo itself: the model is built for the dataset's input shape, counted (all parameters,
+/// and the weights of its first and last quantizable layers) and disposed, and the counts are cached per (arch, width, depth, input shape). Models are built one at a time, so concurrent
 /// requests for large widths cannot stack their memory, and the cache is bounded because width and depth are free numbers.
 /// </summary>
 public sealed class ModelZooParameterCounts : IModelParameterCounts
@@ -22,7 +23,7 @@ public sealed class ModelZooParameterCounts : IModelParameterCounts
 
     private static readonly InputShape SmallImage = InputShape.Image(3, 32, 32, 10);
 
-    private readonly ConcurrentDictionary<(string Arch, double Width, double Depth, InputShape Input), long?> cache = new();
+    private readonly ConcurrentDictionary<(string Arch, double Width, double Depth, InputShape Input), (long Parameters, long FirstLast)?> cache = new();
     private readonly Lock build = new();
 
     /// <summary>The input a dataset feeds a model, or null for a name this does not know.</summary>
@@ -44,7 +45,13 @@ public sealed class ModelZooParameterCounts : IModelParameterCounts
             : text ? InputShape.Text(DefaultVocabulary) : SmallImage;
     }
 
-    public long? Count(string arch, double width = 1.0, double depth = 1.0, string? dataset = null)
+    public long? Count(string arch, double width = 1.0, double depth = 1.0, string? dataset = null) =>
+        Measure(arch, width, depth, dataset)?.Parameters;
+
+    public long? FirstLastWeights(string arch, double width = 1.0, double depth = 1.0, string? dataset = null) =>
+        Measure(arch, width, depth, dataset)?.FirstLast;
+
+    private (long Parameters, long FirstLast)? Measure(string arch, double width, double depth, string? dataset)
     {
         if (!ModelZoo.IsKnown(arch) || width is not (> 0 and <= MaxMultiplier) || depth is not (> 0 and <= MaxMultiplier))
             return null;
@@ -55,21 +62,22 @@ public sealed class ModelZooParameterCounts : IModelParameterCounts
         {
             if (cache.TryGetValue(key, out known))
                 return known;
-            long? count;
+            (long, long)? measured;
             try
             {
                 using var model = ModelZoo.Create(arch, key.Item4, width, depth);
-                count = model.NumParameters();
+                measured = (model.NumParameters(),
+                    QuantizableWeights.Find(model).Where(w => w.IsFirstOrLast).Sum(w => w.Weight.numel()));
             }
             catch (ArgumentException)
             {
                 // A combination the zoo refuses (a width that rounds a layer away, say): no estimate rather than an error page.
-                count = null;
+                measured = null;
             }
             if (cache.Count >= MaxCachedCounts)
                 cache.Clear();
-            cache[key] = count;
-            return count;
+            cache[key] = measured;
+            return measured;
         }
     }
 }
