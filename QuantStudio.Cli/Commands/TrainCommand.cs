@@ -50,8 +50,6 @@ public sealed class TrainCommand(DatasetLoadOptions? datasetOptions = null) : IC
 
         Directory.CreateDirectory(outDir);
         var metrics = Path.Combine(outDir, ExperimentRunner.MetricsFileName);
-        if (resume && !File.Exists(Path.Combine(outDir, TrainingCheckpoint.FileName)))
-            stderr.WriteLine($"quantstudio train: no checkpoint in '{outDir}' yet: starting from the beginning");
         var progress = new ProgressLine(stderr);
         var events = new RunEventStream([progress], lastSeq: resume ? JsonlEventSink.LastSeq(metrics) : 0);
         var runner = new ExperimentRunner { DataOptions = datasetOptions };
