@@ -66,6 +66,7 @@ public sealed class OnnxArchitectureTests : IDisposable
         Assert.True(lowbit.FileBytes < floats.FileBytes, $"{arch}: low-bit {lowbit.FileBytes} B, float {floats.FileBytes} B");
         // The codes and scales cost what they cost in the checkpoint; graph nodes, names, padding and folded
         // batch-norm scales add a little.
+        Assert.Fail($"DIAG {arch} lowbit {lowbit.FileBytes} float {floats.FileBytes} qsc {lowbit.QscFileBytes} packed {lowbit.PackedBytes} tensors {CompressedCheckpoint.Read(path).Blocks.Count(b => b is not QuantStudio.Core.Compression.RawBlock)}");
         Assert.True(lowbit.FileBytes <= 1.6 * lowbit.QscFileBytes, $"{arch}: low-bit ONNX {lowbit.FileBytes} B, checkpoint {lowbit.QscFileBytes} B");
     }
 }

@@ -33,6 +33,7 @@ public sealed record OnnxExport(byte[] Model, OnnxWeightFormat Format, string Ar
 /// </summary>
 public static class OnnxExporter
 {
+    public const int Opset = OnnxGraphBuilder.Opset;
     public const string InputName = "input";
     public const string OutputName = "logits";
 

@@ -83,7 +83,7 @@ internal sealed class OnnxModelEmitter(OnnxGraphBuilder graph, OnnxWeightEmitter
     };
 
     /// <summary>The input a layer computes with: its activation quantizer's round-half-even(clip(x/s, −Q_N, Q_P))·s when it has one.</summary>
-    private string QuantizedInput(string path, string x)
+    internal string QuantizedInput(string path, string x)
     {
         if (!quantizers.TryGetValue(path, out var q))
             return x;
