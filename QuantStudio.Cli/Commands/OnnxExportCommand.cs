@@ -39,8 +39,8 @@ internal static class OnnxExportCommand
         string B(long v) => v.ToString("N0", CultureInfo.InvariantCulture);
         stdout.WriteLine(
             $"wrote {export.Arch} to {output} as ONNX (opset {OnnxExporter.Opset}, {(weights == OnnxWeightFormat.LowBit ? "lowbit" : "float")} weights): " +
-            $"{B(export.FileBytes)} bytes; model.qsc {B(export.QscFileBytes)} bytes, packed_bytes {B(export.PackedBytes)} " +
-            $"(ONNX / qsc = {(double)export.FileBytes / export.QscFileBytes:F2}, ONNX / packed = {(export.PackedBytes == 0 ? double.NaN : (double)export.FileBytes / export.PackedBytes):F2})");
+            $"{B(export.FileBytes)} bytes; model.qsc {B(export.QscFileBytes)} bytes, packed_bytes {B(export.RunPackedBytes)} " +
+            $"(ONNX / qsc = {(double)export.FileBytes / export.QscFileBytes:F2}, ONNX / packed_bytes = {(double)export.FileBytes / export.RunPackedBytes:F2})");
         return 0;
     }
 }

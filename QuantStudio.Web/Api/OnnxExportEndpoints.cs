@@ -70,6 +70,6 @@ public static class OnnxExportEndpoints
                 detail: $"model.qsc of run {id}: {e.Message}");
         }
         var artifact = RunsEndpoints.ListArtifacts(id, options.Value).Single(a => a.Name == fileName);
-        return Results.Created(artifact.Url, new OnnxExportDto(artifact, name, export.FileBytes, export.QscFileBytes, export.PackedBytes));
+        return Results.Created(artifact.Url, new OnnxExportDto(artifact, name, export.FileBytes, export.QscFileBytes, export.RunPackedBytes));
     }
 }

@@ -20,7 +20,8 @@ public enum OnnxWeightFormat
 /// <summary>An exported model: the ONNX bytes and the sizes to report next to the checkpoint's.</summary>
 /// <param name="QscFileBytes">The source checkpoint's file size.</param>
 /// <param name="PackedBytes">The checkpoint's packed_bytes: its quantized tensors with packed codes and their scales.</param>
-public sealed record OnnxExport(byte[] Model, OnnxWeightFormat Format, string Arch, long QscFileBytes, long PackedBytes)
+/// <param name="RunPackedBytes">A run's packed_bytes (summary.json): those plus every other float32 tensor at 4 bytes per element.</param>
+public sealed record OnnxExport(byte[] Model, OnnxWeightFormat Format, string Arch, long QscFileBytes, long PackedBytes, long RunPackedBytes)
 {
     public long FileBytes => Model.LongLength;
 }
@@ -83,8 +84,9 @@ public static class OnnxExporter
         else
             graph.Output(OutputName, DataType.Float, "batch", (long)d.Input.Classes);
 
-        var model = graph.ToModel(typeof(OnnxExporter).Assembly.GetName().Version?.ToString() ?? "0", Metadata(d, content.Info, format));
-        return new OnnxExport(model.ToByteArray(), format, d.Arch, content.Info.FileBytes, content.Info.PackedBytes);
+        var model = graph.ToModel(typeof(OnnxExporter).Assembly.GetName().Version?.ToString() ?? "0", Metadata(d, format));
+        var floatBytes = content.Info.Tensors.Where(t => t.Kind == "fp32").Sum(t => t.DataBytes);
+        return new OnnxExport(model.ToByteArray(), format, d.Arch, content.Info.FileBytes, content.Info.PackedBytes, content.Info.PackedBytes + floatBytes);
     }
 
     /// <summary>Exports <paramref name="qscPath"/> to <paramref name="onnxPath"/> (written atomically).</summary>
@@ -106,13 +108,14 @@ public static class OnnxExporter
         if (d.Normalization is not { } n)
             return x;
         long c = n.Channels;
-        var centered = graph.Node("Sub", "normalize.centered", [x, graph.Floats("normalize.mean", [.. n.Mean], 1, c, 1, 1)]);
-        return graph.Node("Div", "normalize", [centered, graph.Floats("normalize.std", [.. n.Std], 1, c, 1, 1)]);
+        var centered = graph.Node("Sub", [x, graph.Floats("input.mean", [.. n.Mean], 1, c, 1, 1)]);
+        return graph.Node("Div", [centered, graph.Floats("input.std", [.. n.Std], 1, c, 1, 1)]);
     }
 
-    private static IEnumerable<KeyValuePair<string, string>> Metadata(CompressedModelDescription d, CompressedCheckpointInfo info, OnnxWeightFormat format)
+    private static IEnumerable<KeyValuePair<string, string>> Metadata(CompressedModelDescription d, OnnxWeightFormat format)
     {
         string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+        // Only what a reader needs to feed and score the model; sizes are reported by the exporter, not stored.
         var m = new Dictionary<string, string>
         {
             [OnnxMetadataKeys.Arch] = d.Arch,
@@ -121,10 +124,6 @@ public static class OnnxExporter
             [OnnxMetadataKeys.Dataset] = d.Dataset,
             ["method"] = d.Method,
             ["weights"] = format == OnnxWeightFormat.LowBit ? "lowbit" : "float",
-            ["classes"] = d.Input.Classes.ToString(CultureInfo.InvariantCulture),
-            ["qsc_file_bytes"] = info.FileBytes.ToString(CultureInfo.InvariantCulture),
-            ["qsc_packed_bytes"] = info.PackedBytes.ToString(CultureInfo.InvariantCulture),
-            ["activation_quantizers"] = d.ActivationQuantizers.Count.ToString(CultureInfo.InvariantCulture),
         };
         if (d.Seed is { } seed)
             m[OnnxMetadataKeys.Seed] = seed.ToString(CultureInfo.InvariantCulture);
@@ -132,16 +131,6 @@ public static class OnnxExporter
             m[OnnxMetadataKeys.ValidationSplit] = F(split);
         if (d.Vocabulary is { } vocabulary)
             m[OnnxMetadataKeys.Vocabulary] = vocabulary;
-        if (d.Normalization is { } n)
-        {
-            m["input"] = "pixels in [0, 1], N×C×H×W float32; the graph normalizes them";
-            m[OnnxMetadataKeys.NormalizationMean] = string.Join(",", n.Mean.Select(v => F(v)));
-            m[OnnxMetadataKeys.NormalizationStd] = string.Join(",", n.Std.Select(v => F(v)));
-        }
-        else
-        {
-            m["input"] = d.Input.IsText ? "character ids, N×T int64" : "N×C×H×W float32 as given (no normalization)";
-        }
         return m;
     }
 }
@@ -154,6 +143,4 @@ public static class OnnxMetadataKeys
     public const string Seed = "seed";
     public const string ValidationSplit = "validation_split";
     public const string Vocabulary = "vocabulary";
-    public const string NormalizationMean = "normalization_mean";
-    public const string NormalizationStd = "normalization_std";
 }

@@ -19,7 +19,7 @@ internal sealed class OnnxGraphBuilder
     private readonly GraphProto graph = new() { Name = "main" };
     private readonly HashSet<string> names = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> constants = new(StringComparer.Ordinal);
-    private int unnamedCount;
+    private int valueCount;
 
     /// <summary>A fresh value name starting with <paramref name="stem"/>.</summary>
     public string Unique(string stem)
@@ -42,17 +42,17 @@ internal sealed class OnnxGraphBuilder
         return Raw(stem, DataType.Float, bytes, dims);
     }
 
-    /// <summary>A float32 scalar; one initializer per distinct value, shared by every node that uses it.</summary>
+    /// <summary>A float32 scalar; one initializer per distinct value (named by it, f32:6), shared by every node that uses it.</summary>
     public string Float(string stem, float value) =>
-        Shared($"f:{BitConverter.SingleToInt32Bits(value)}", () => Floats(stem, [value]));
+        Shared($"f:{BitConverter.SingleToInt32Bits(value)}", () => Floats($"f32:{value.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}", [value]));
 
-    /// <summary>A 1-d int64 initializer (the shape and index operands of Reshape, Slice, Pad and Unsqueeze), shared by equal values.</summary>
+    /// <summary>A 1-d int64 initializer (the shape and index operands of Reshape, Slice, Pad and Unsqueeze), named by its values (i64:60,200) and shared.</summary>
     public string Int64s(string stem, params long[] values) =>
         Shared($"i:{string.Join(",", values)}", () =>
         {
             var bytes = new byte[values.Length * sizeof(long)];
             Buffer.BlockCopy(values, 0, bytes, 0, bytes.Length);
-            return Raw(stem, DataType.Int64, bytes, values.Length);
+            return Raw($"i64:{string.Join(",", values)}", DataType.Int64, bytes, values.Length);
         });
 
     private string Shared(string key, Func<string> create)
@@ -72,22 +72,16 @@ internal sealed class OnnxGraphBuilder
         return name;
     }
 
-    /// <summary>Adds a node of <paramref name="op"/> named as its output; returns its (single) output's name.</summary>
-    public string Node(string op, string stem, IEnumerable<string> inputs, params AttributeProto[] attributes) =>
-        AddNode(op, stem, inputs, named: true, attributes);
-
     /// <summary>
-    /// A node without a name of its own (ONNX makes node names optional) and with a short output name: the many small nodes that
-    /// dequantize weights, where a second copy of every output name would only grow the file.
+    /// Adds a node of <paramref name="op"/>; returns its (single) output's name. Node names are optional in ONNX
+    /// and left out, and values between nodes get short names (_1f): each is written twice (as an output and as
+    /// an input), and on a small low-bit model long names would cost as much as its codes. Initializers keep the
+    /// state_dict names (the codes of <c>features.conv2.weight</c> under that name), so a reader still sees which layer a node belongs to.
     /// </summary>
-    public string Unnamed(string op, string stem, IEnumerable<string> inputs, params AttributeProto[] attributes) =>
-        AddNode(op, stem, inputs, named: false, attributes);
-
-    private string AddNode(string op, string stem, IEnumerable<string> inputs, bool named, AttributeProto[] attributes)
+    public string Node(string op, IEnumerable<string> inputs, params AttributeProto[] attributes)
     {
-        // An unnamed node's output gets a short name too: it is written twice (as output and as input) in every file.
-        var output = Unique(named ? stem : $"_{unnamedCount++:x}");
-        var node = new NodeProto { OpType = op, Name = named ? output : "" };
+        var output = Unique($"_{valueCount++:x}");
+        var node = new NodeProto { OpType = op };
         node.Input.AddRange(inputs);
         node.Output.Add(output);
         node.Attribute.AddRange(attributes);
@@ -95,11 +89,11 @@ internal sealed class OnnxGraphBuilder
         return output;
     }
 
-    /// <summary>Adds a node whose outputs are named by the caller (Split's several outputs).</summary>
-    public string[] NodeWithOutputs(string op, string stem, IEnumerable<string> inputs, int outputs, params AttributeProto[] attributes)
+    /// <summary>Adds a node with several outputs (Split).</summary>
+    public string[] NodeWithOutputs(string op, IEnumerable<string> inputs, int outputs, params AttributeProto[] attributes)
     {
-        var names = Enumerable.Range(0, outputs).Select(i => Unique($"{stem}_{i}")).ToArray();
-        var node = new NodeProto { OpType = op, Name = names[0] };
+        var names = Enumerable.Range(0, outputs).Select(_ => Unique($"_{valueCount++:x}")).ToArray();
+        var node = new NodeProto { OpType = op };
         node.Input.AddRange(inputs);
         node.Output.AddRange(names);
         node.Attribute.AddRange(attributes);

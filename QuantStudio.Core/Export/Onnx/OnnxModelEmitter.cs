@@ -71,8 +71,8 @@ internal sealed class OnnxModelEmitter(OnnxGraphBuilder graph, OnnxWeightEmitter
         TransformableConv2d conv => Conv(conv, path, x, null),
         TransformableLinear linear => Linear(linear, path, x),
         BatchNorm2d bn => Affine(BatchNormFold.Of(bn), path, x),
-        ReLU => graph.Node("Relu", path, [x]),
-        ReLU6 => graph.Node("Clip", path, [x, graph.Float($"{path}.min", 0f), graph.Float($"{path}.max", 6f)]),
+        ReLU => graph.Node("Relu", [x]),
+        ReLU6 => graph.Node("Clip", [x, graph.Float($"{path}.min", 0f), graph.Float($"{path}.max", 6f)]),
         MaxPool2d pool => MaxPool(pool, path, x),
         Flatten flatten => Flatten(flatten, path, x),
         Dropout or Dropout2d => x,
@@ -89,10 +89,10 @@ internal sealed class OnnxModelEmitter(OnnxGraphBuilder graph, OnnxWeightEmitter
             return x;
         var (qn, qp) = q.Signed ? (1 << (q.Bits - 1), (1 << (q.Bits - 1)) - 1) : (0, (1 << q.Bits) - 1);
         var step = graph.Float($"{path}.input_step", q.Step);
-        var scaled = graph.Node("Div", $"{path}.input_scaled", [x, step]);
-        var clipped = graph.Node("Clip", $"{path}.input_clipped", [scaled, graph.Float($"{path}.input_min", -qn), graph.Float($"{path}.input_max", qp)]);
-        var level = graph.Node("Round", $"{path}.input_level", [clipped]);
-        return graph.Node("Mul", $"{path}.input_quantized", [level, step]);
+        var scaled = graph.Node("Div", [x, step]);
+        var clipped = graph.Node("Clip", [scaled, graph.Float($"{path}.input_min", -qn), graph.Float($"{path}.input_max", qp)]);
+        var level = graph.Node("Round", [clipped]);
+        return graph.Node("Mul", [level, step]);
     }
 
     private string Conv(TransformableConv2d conv, string path, string x, BatchNorm2d? bn)
@@ -109,8 +109,17 @@ internal sealed class OnnxModelEmitter(OnnxGraphBuilder graph, OnnxWeightEmitter
         if (bias is not null)
             inputs.Add(graph.Floats($"{path}.bias", bias, bias.Length));
         long s = conv.stride_size, p = conv.padding_size, d = conv.dilation_size;
-        return graph.Node("Conv", path, inputs, Ints("kernel_shape", k, k), Ints("strides", s, s), Ints("pads", p, p, p, p),
-            Ints("dilations", d, d), Int("group", conv.groups));
+        // Attributes at their ONNX defaults (stride 1, no padding, dilation 1, one group) are left out.
+        List<global::Onnx.AttributeProto> attributes = [Ints("kernel_shape", k, k)];
+        if (s != 1)
+            attributes.Add(Ints("strides", s, s));
+        if (p != 0)
+            attributes.Add(Ints("pads", p, p, p, p));
+        if (d != 1)
+            attributes.Add(Ints("dilations", d, d));
+        if (conv.groups != 1)
+            attributes.Add(Int("group", conv.groups));
+        return graph.Node("Conv", inputs, [.. attributes]);
     }
 
     private string Linear(TransformableLinear linear, string path, string x)
@@ -120,15 +129,15 @@ internal sealed class OnnxModelEmitter(OnnxGraphBuilder graph, OnnxWeightEmitter
         List<string> inputs = [x, w];
         if (linear.bias is not null)
             inputs.Add(graph.Floats($"{path}.bias", weights.Values($"{path}.bias"), linear.out_features));
-        return graph.Node("Gemm", path, inputs, Int("transB", 1));
+        return graph.Node("Gemm", inputs, Int("transB", 1));
     }
 
     // A batch norm with no convolution right before it (the pre-activation blocks): y = x·scale + shift per channel.
     private string Affine(BatchNormFold fold, string path, string x)
     {
         long c = fold.Scale.Length;
-        var scaled = graph.Node("Mul", $"{path}.scaled", [x, graph.Floats($"{path}.scale", fold.Scale, c, 1, 1)]);
-        return graph.Node("Add", path, [scaled, graph.Floats($"{path}.shift", fold.Shift, c, 1, 1)]);
+        var scaled = graph.Node("Mul", [x, graph.Floats($"{path}.scale", fold.Scale, c, 1, 1)]);
+        return graph.Node("Add", [scaled, graph.Floats($"{path}.shift", fold.Shift, c, 1, 1)]);
     }
 
     private string MaxPool(MaxPool2d pool, string path, string x)
@@ -137,22 +146,28 @@ internal sealed class OnnxModelEmitter(OnnxGraphBuilder graph, OnnxWeightEmitter
         var s = pool.stride ?? k;
         var p = pool.padding ?? [0, 0];
         var d = pool.dilation ?? [1, 1];
-        return graph.Node("MaxPool", path, [x], Ints("kernel_shape", k), Ints("strides", s), Ints("pads", p[0], p[1], p[0], p[1]),
-            Ints("dilations", d), Int("ceil_mode", pool.ceil_mode ? 1 : 0));
+        List<global::Onnx.AttributeProto> attributes = [Ints("kernel_shape", k), Ints("strides", s)];
+        if (p.Any(v => v != 0))
+            attributes.Add(Ints("pads", p[0], p[1], p[0], p[1]));
+        if (d.Any(v => v != 1))
+            attributes.Add(Ints("dilations", d));
+        if (pool.ceil_mode)
+            attributes.Add(Int("ceil_mode", 1));
+        return graph.Node("MaxPool", [x], [.. attributes]);
     }
 
     private string Flatten(Flatten flatten, string path, string x)
     {
         if (flatten.start_dim != 1 || flatten.end_dim != -1)
             throw new NotSupportedException($"ONNX export: '{path}' flattens dims {flatten.start_dim}..{flatten.end_dim}; only 1..-1 is supported");
-        return graph.Node("Flatten", path, [x], Int("axis", 1));
+        return graph.Node("Flatten", [x], Int("axis", 1));
     }
 
     // Global average pooling, flatten, classifier: the heads of the residual nets and MobileNetV2.
     private string Head(nn.Module model, string x)
     {
-        var pooled = graph.Node("GlobalAveragePool", "pool", [x]);
-        var flat = graph.Node("Flatten", "flatten", [pooled], Int("axis", 1));
+        var pooled = graph.Node("GlobalAveragePool", [x]);
+        var flat = graph.Node("Flatten", [pooled], Int("axis", 1));
         return Linear((TransformableLinear)Child(model, "classifier"), "classifier", flat);
     }
 
@@ -161,41 +176,41 @@ internal sealed class OnnxModelEmitter(OnnxGraphBuilder graph, OnnxWeightEmitter
     {
         var conv1 = (TransformableConv2d)Child(block, "conv1");
         var conv2 = (TransformableConv2d)Child(block, "conv2");
-        var y = graph.Node("Relu", $"{path}.relu1", [Conv(conv1, $"{path}.conv1", x, (BatchNorm2d)Child(block, "bn1"))]);
+        var y = graph.Node("Relu", [Conv(conv1, $"{path}.conv1", x, (BatchNorm2d)Child(block, "bn1"))]);
         y = Conv(conv2, $"{path}.conv2", y, (BatchNorm2d)Child(block, "bn2"));
         var shortcut = x;
         long stride = conv1.stride_size, inCh = conv1.in_channels, outCh = conv1.out_channels;
         if (stride != 1 || inCh != outCh)
         {
             if (stride != 1)
-                shortcut = graph.Node("Slice", $"{path}.subsample", [x, graph.Int64s($"{path}.starts", 0, 0),
+                shortcut = graph.Node("Slice", [x, graph.Int64s($"{path}.starts", 0, 0),
                     graph.Int64s($"{path}.ends", long.MaxValue, long.MaxValue), graph.Int64s($"{path}.axes", 2, 3), graph.Int64s($"{path}.steps", stride, stride)]);
             var extra = outCh - inCh;
             var before = extra / 2;
-            shortcut = graph.Node("Pad", $"{path}.pad", [shortcut, graph.Int64s($"{path}.pads", 0, before, 0, 0, 0, extra - before, 0, 0)]);
+            shortcut = graph.Node("Pad", [shortcut, graph.Int64s($"{path}.pads", 0, before, 0, 0, 0, extra - before, 0, 0)]);
         }
-        var sum = graph.Node("Add", $"{path}.add", [y, shortcut]);
-        return graph.Node("Relu", path, [sum]);
+        var sum = graph.Node("Add", [y, shortcut]);
+        return graph.Node("Relu", [sum]);
     }
 
     // Pre-activation: a = ReLU(BN(x)); conv1 (BN folded) → ReLU → conv2; plus x, or a 1×1 conv of a.
     private string PreActBlock(nn.Module block, string path, string x)
     {
-        var a = graph.Node("Relu", $"{path}.relu1", [Affine(BatchNormFold.Of((BatchNorm2d)Child(block, "bn1")), $"{path}.bn1", x)]);
+        var a = graph.Node("Relu", [Affine(BatchNormFold.Of((BatchNorm2d)Child(block, "bn1")), $"{path}.bn1", x)]);
         var y = Conv((TransformableConv2d)Child(block, "conv1"), $"{path}.conv1", a, (BatchNorm2d)Child(block, "bn2"));
-        y = graph.Node("Relu", $"{path}.relu2", [y]);
+        y = graph.Node("Relu", [y]);
         y = Conv((TransformableConv2d)Child(block, "conv2"), $"{path}.conv2", y, null);
         var shortcut = block.named_children().FirstOrDefault(c => c.name == "shortcut").module is TransformableConv2d s
             ? Conv(s, $"{path}.shortcut", a, null)
             : x;
-        return graph.Node("Add", path, [y, shortcut]);
+        return graph.Node("Add", [y, shortcut]);
     }
 
     private string WideResNetGraph(nn.Module model, string x)
     {
         x = Conv((TransformableConv2d)Child(model, "stem"), "stem", x, null);
         x = Sequence(Child(model, "stages"), "stages", x);
-        x = graph.Node("Relu", "relu", [Affine(BatchNormFold.Of((BatchNorm2d)Child(model, "bn")), "bn", x)]);
+        x = graph.Node("Relu", [Affine(BatchNormFold.Of((BatchNorm2d)Child(model, "bn")), "bn", x)]);
         return Head(model, x);
     }
 
@@ -209,7 +224,7 @@ internal sealed class OnnxModelEmitter(OnnxGraphBuilder graph, OnnxWeightEmitter
         var first = parts.TryGetValue("expand", out var expand) ? (TransformableConv2d)Child(expand, "conv") : depthwise;
         var project = (TransformableConv2d)parts["project"];
         var residual = depthwise.stride_size == 1 && first.in_channels == project.out_channels;
-        return residual ? graph.Node("Add", path, [y, x]) : y;
+        return residual ? graph.Node("Add", [y, x]) : y;
     }
 
     // Embedding → LSTM layers (ONNX LSTM, gates reordered from PyTorch's i, f, g, o to ONNX's i, o, f, c) → decoder.
@@ -219,8 +234,8 @@ internal sealed class OnnxModelEmitter(OnnxGraphBuilder graph, OnnxWeightEmitter
         var lstm = (TransformableLstm)Child(model, "lstm");
         var decoder = (TransformableLinear)Child(model, "decoder");
         var table = weights.Weight("embedding.weight", [embedding.num_embeddings, embedding.embedding_dim]);
-        var x = graph.Node("Gather", "embedding", [table, ids]);
-        x = graph.Node("Transpose", "time_major", [x], Ints("perm", 1, 0, 2));
+        var x = graph.Node("Gather", [table, ids]);
+        x = graph.Node("Transpose", [x], Ints("perm", 1, 0, 2));
         var h = lstm.hidden_size;
         for (var l = 0; l < lstm.num_layers; l++)
         {
@@ -228,14 +243,14 @@ internal sealed class OnnxModelEmitter(OnnxGraphBuilder graph, OnnxWeightEmitter
             var w = Gates($"lstm.weight_ih_l{l}", [4 * h, input], h);
             var r = Gates($"lstm.weight_hh_l{l}", [4 * h, h], h);
             var b = LstmBias(l, h);
-            var y = graph.Node("LSTM", $"lstm.l{l}", [x, w, r, b], Int("hidden_size", h));
-            x = graph.Node("Squeeze", $"lstm.l{l}.output", [y, graph.Int64s($"lstm.l{l}.direction_axis", 1)]);
+            var y = graph.Node("LSTM", [x, w, r, b], Int("hidden_size", h));
+            x = graph.Node("Squeeze", [y, graph.Int64s($"lstm.l{l}.direction_axis", 1)]);
         }
-        x = graph.Node("Transpose", "batch_major", [x], Ints("perm", 1, 0, 2));
+        x = graph.Node("Transpose", [x], Ints("perm", 1, 0, 2));
         x = QuantizedInput("decoder", x);
-        var product = graph.Node("MatMul", "decoder.product", [x, weights.WeightTransposed("decoder.weight", [decoder.out_features, decoder.in_features])]);
+        var product = graph.Node("MatMul", [x, weights.WeightTransposed("decoder.weight", [decoder.out_features, decoder.in_features])]);
         return decoder.bias is null ? product
-            : graph.Node("Add", "decoder", [product, graph.Floats("decoder.bias", weights.Values("decoder.bias"), decoder.out_features)]);
+            : graph.Node("Add", [product, graph.Floats("decoder.bias", weights.Values("decoder.bias"), decoder.out_features)]);
     }
 
     private static readonly int[] OnnxGateOrder = [0, 3, 1, 2]; // ONNX i, o, f, c from PyTorch's blocks i, f, g, o
@@ -245,9 +260,9 @@ internal sealed class OnnxModelEmitter(OnnxGraphBuilder graph, OnnxWeightEmitter
     {
         if (weights.IsLowBit(name))
         {
-            var parts = graph.NodeWithOutputs("Split", $"{name}.gate", [weights.Weight(name, shape)], 4, Int("axis", 0), Int("num_outputs", 4));
-            var ordered = graph.Node("Concat", $"{name}.onnx_order", OnnxGateOrder.Select(g => parts[g]), Int("axis", 0));
-            return graph.Node("Unsqueeze", $"{name}.onnx", [ordered, graph.Int64s($"{name}.direction_axis", 0)]);
+            var parts = graph.NodeWithOutputs("Split", [weights.Weight(name, shape)], 4, Int("axis", 0), Int("num_outputs", 4));
+            var ordered = graph.Node("Concat", OnnxGateOrder.Select(g => parts[g]), Int("axis", 0));
+            return graph.Node("Unsqueeze", [ordered, graph.Int64s($"{name}.direction_axis", 0)]);
         }
         var data = weights.Values(name);
         var rows = hidden * shape[1];

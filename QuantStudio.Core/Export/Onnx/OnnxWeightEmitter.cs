@@ -28,7 +28,7 @@ internal sealed class OnnxWeightEmitter(OnnxGraphBuilder graph, OnnxWeightFormat
         if (format == OnnxWeightFormat.LowBit && blocks.TryGetValue(name, out var block) && block is not RawBlock)
         {
             var w = Dequantized(name, block, shape);
-            return rowScale is null ? w : graph.Unnamed("Mul", $"{name}.folded", [w, graph.Floats($"{name}.bn_scale", rowScale, RowScaleShape(shape))]);
+            return rowScale is null ? w : graph.Node("Mul", [w, graph.Floats($"{name}.bn_scale", rowScale, RowScaleShape(shape))]);
         }
         var data = Values(name);
         if (rowScale is not null)
@@ -40,7 +40,7 @@ internal sealed class OnnxWeightEmitter(OnnxGraphBuilder graph, OnnxWeightFormat
     public string WeightTransposed(string name, long[] shape)
     {
         if (format == OnnxWeightFormat.LowBit && blocks.TryGetValue(name, out var block) && block is not RawBlock)
-            return graph.Unnamed("Transpose", $"{name}.t", [Dequantized(name, block, shape)], OnnxGraphBuilder.Ints("perm", 1, 0));
+            return graph.Node("Transpose", [Dequantized(name, block, shape)], OnnxGraphBuilder.Ints("perm", 1, 0));
         var data = Values(name);
         long rows = shape[0], cols = shape[1];
         var t = new float[data.Length];
@@ -83,9 +83,9 @@ internal sealed class OnnxWeightEmitter(OnnxGraphBuilder graph, OnnxWeightFormat
         var (buckets, size) = Buckets(q.Codes.LongLength, q.Settings.BucketSize);
         float steps = q.Settings.Steps;
         var step = q.Alpha.Select(a => a / steps).ToArray();
-        var codes = graph.Raw($"{name}.codes", LowBitPacking.UnsignedType(bits), LowBitPacking.Unsigned(Padded(q.Codes, buckets * size), bits), buckets, size);
-        var scaled = graph.Unnamed("DequantizeLinear", $"{name}.scaled", [codes, graph.Floats($"{name}.step", step, buckets)], OnnxGraphBuilder.Int("axis", 0));
-        var shifted = graph.Unnamed("Add", $"{name}.dequantized", [scaled, graph.Floats($"{name}.min", q.Beta, buckets, 1)]);
+        var codes = graph.Raw(name, LowBitPacking.UnsignedType(bits), LowBitPacking.Unsigned(Padded(q.Codes, buckets * size), bits), buckets, size);
+        var scaled = graph.Node("DequantizeLinear", [codes, graph.Floats($"{name}.step", step, buckets)], OnnxGraphBuilder.Int("axis", 0));
+        var shifted = graph.Node("Add", [scaled, graph.Floats($"{name}.min", q.Beta, buckets, 1)]);
         return Unpad(name, shifted, buckets * size, q.Codes.LongLength, shape);
     }
 
@@ -104,8 +104,8 @@ internal sealed class OnnxWeightEmitter(OnnxGraphBuilder graph, OnnxWeightFormat
             var magnitude = q.Codes[i] & (signBit - 1);
             levels[i] = (sbyte)((q.Codes[i] & signBit) != 0 ? -magnitude : magnitude);
         }
-        var codes = graph.Raw($"{name}.codes", LowBitPacking.SignedType(bits), LowBitPacking.Signed(levels, bits), buckets, size);
-        var scaled = graph.Unnamed("DequantizeLinear", $"{name}.dequantized", [codes, graph.Floats($"{name}.step", step, buckets)], OnnxGraphBuilder.Int("axis", 0));
+        var codes = graph.Raw(name, LowBitPacking.SignedType(bits), LowBitPacking.Signed(levels, bits), buckets, size);
+        var scaled = graph.Node("DequantizeLinear", [codes, graph.Floats($"{name}.step", step, buckets)], OnnxGraphBuilder.Int("axis", 0));
         return Unpad(name, scaled, buckets * size, q.Codes.LongLength, shape);
     }
 
@@ -115,12 +115,12 @@ internal sealed class OnnxWeightEmitter(OnnxGraphBuilder graph, OnnxWeightFormat
     {
         var bits = p.Bits;
         var (buckets, size) = Buckets(p.Codes.LongLength, p.BucketSize);
-        var codes = graph.Raw($"{name}.codes", LowBitPacking.UnsignedType(bits), LowBitPacking.Unsigned(Padded(p.Codes, buckets * size), bits), buckets, size);
-        var asFloat = graph.Unnamed("DequantizeLinear", $"{name}.index_f", [codes, graph.Float($"{name}.one", 1f)]);
-        var index = graph.Unnamed("Cast", $"{name}.index", [asFloat], OnnxGraphBuilder.Int("to", (long)DataType.Int64));
-        var point = graph.Unnamed("Gather", $"{name}.point", [graph.Floats($"{name}.points", p.Points, p.Points.Length), index]);
-        var scaled = graph.Unnamed("Mul", $"{name}.scaled", [point, graph.Floats($"{name}.range", p.Alpha, buckets, 1)]);
-        var shifted = graph.Unnamed("Add", $"{name}.dequantized", [scaled, graph.Floats($"{name}.min", p.Beta, buckets, 1)]);
+        var codes = graph.Raw(name, LowBitPacking.UnsignedType(bits), LowBitPacking.Unsigned(Padded(p.Codes, buckets * size), bits), buckets, size);
+        var asFloat = graph.Node("DequantizeLinear", [codes, graph.Float($"{name}.one", 1f)]);
+        var index = graph.Node("Cast", [asFloat], OnnxGraphBuilder.Int("to", (long)DataType.Int64));
+        var point = graph.Node("Gather", [graph.Floats($"{name}.points", p.Points, p.Points.Length), index]);
+        var scaled = graph.Node("Mul", [point, graph.Floats($"{name}.range", p.Alpha, buckets, 1)]);
+        var shifted = graph.Node("Add", [scaled, graph.Floats($"{name}.min", p.Beta, buckets, 1)]);
         return Unpad(name, shifted, buckets * size, p.Codes.LongLength, shape);
     }
 
@@ -128,9 +128,9 @@ internal sealed class OnnxWeightEmitter(OnnxGraphBuilder graph, OnnxWeightFormat
     private string Lsq(string name, LsqBlock l, long[] shape)
     {
         var levels = l.Codes.Select(c => (sbyte)(c - l.Offset)).ToArray();
-        var codes = graph.Raw($"{name}.codes", LowBitPacking.SignedType(l.Bits), LowBitPacking.Signed(levels, l.Bits), l.Codes.LongLength);
-        var scaled = graph.Unnamed("DequantizeLinear", $"{name}.dequantized", [codes, graph.Float($"{name}.step", l.Step)]);
-        return graph.Unnamed("Reshape", $"{name}.weight", [scaled, graph.Int64s($"{name}.shape", shape)]);
+        var codes = graph.Raw(name, LowBitPacking.SignedType(l.Bits), LowBitPacking.Signed(levels, l.Bits), l.Codes.LongLength);
+        var scaled = graph.Node("DequantizeLinear", [codes, graph.Float($"{name}.step", l.Step)]);
+        return graph.Node("Reshape", [scaled, graph.Int64s($"{name}.shape", shape)]);
     }
 
     private static (long Buckets, long Size) Buckets(long count, int? bucketSize)
@@ -153,9 +153,9 @@ internal sealed class OnnxWeightEmitter(OnnxGraphBuilder graph, OnnxWeightFormat
     {
         if (padded != count)
         {
-            var flat = graph.Unnamed("Reshape", $"{name}.flat", [matrix, graph.Int64s($"{name}.flat_shape", padded)]);
-            matrix = graph.Unnamed("Slice", $"{name}.unpadded", [flat, graph.Int64s($"{name}.start", 0), graph.Int64s($"{name}.end", count)]);
+            var flat = graph.Node("Reshape", [matrix, graph.Int64s($"{name}.flat_shape", padded)]);
+            matrix = graph.Node("Slice", [flat, graph.Int64s($"{name}.start", 0), graph.Int64s($"{name}.end", count)]);
         }
-        return graph.Unnamed("Reshape", $"{name}.weight", [matrix, graph.Int64s($"{name}.shape", shape)]);
+        return graph.Node("Reshape", [matrix, graph.Int64s($"{name}.shape", shape)]);
     }
 }
