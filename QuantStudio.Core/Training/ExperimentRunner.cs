@@ -127,6 +127,8 @@ public sealed class ExperimentRunner(ICompressedModelWriter? writer = null) : IE
             lock (InitLock)
                 file = writer.Write(Path.Combine(dir, ModelFileName), method.Student, description, encodings);
             Emit(new CheckpointSaved("model", file.Path, result.Epochs, file.FileBytes));
+            var onnx = OnnxRunReport.Measure(file.Path, dir, teacher, teacherSpec, shape, data, spec.Optimizer.BatchSize, InitLock,
+                message => Emit(new LogMessage("warning", message)), ct);
 
             var summary = new RunSummary
             {
@@ -158,6 +160,11 @@ public sealed class ExperimentRunner(ICompressedModelWriter? writer = null) : IE
                 TeacherLogitCache = teacherLogits?.UsesCache ?? false,
                 TeacherLatencyMs = teacher is null ? null : MeasureLatency(teacher, shape, channelsLast),
                 StudentLatencyMs = MeasureLatency(stored, shape, channelsLast),
+                OnnxAccuracy = onnx?.Accuracy,
+                OnnxPerplexity = onnx?.Perplexity,
+                OnnxBytes = onnx?.Bytes,
+                TeacherOnnxLatencyMs = onnx?.TeacherLatencyMs,
+                StudentOnnxLatencyMs = onnx?.StudentLatencyMs,
             };
             var summaryPath = Path.Combine(dir, SummaryFileName);
             File.WriteAllText(summaryPath + ".tmp", summary.ToJson());
