@@ -46,6 +46,31 @@ public sealed class OnnxCommandTests : IDisposable
     }
 
     [Fact]
+    public void A_character_models_onnx_perplexity_is_the_checkpoints()
+    {
+        var options = new DatasetLoadOptions { SyntheticTextTrainCharacters = 3000, SyntheticTextTestCharacters = 800, SequenceLength = 32 };
+        var data = DatasetRegistry.Load(new DatasetSpec { Name = "text-synthetic" }, 4, options);
+        var input = QuantStudio.Core.Models.InputShape.Text(data.Info.NumClasses);
+        TorchSharp.torch.manual_seed(3);
+        using var model = QuantStudio.Core.Models.ModelZoo.Create("char-lstm", input, 0.25);
+        var qsc = PathOf("lm.qsc");
+        CompressedCheckpoint.Save(qsc, model, new CompressedModelDescription("char-lstm", 0.25, 1, input, "text-synthetic", null,
+                new QuantizationSpec(), Methods.Qat) { Seed = 4, Vocabulary = data.Info.Vocabulary },
+            QuantizableWeights(model).ToDictionary(n => n, _ => (TensorEncoding)new LsqEncoding(4, 0.02f)));
+        using var loaded = CompressedCheckpoint.Load(qsc);
+        var expected = ModelEvaluator.Evaluate(loaded.Model, data, data.Test);
+
+        var onnx = PathOf("lm.onnx");
+        Assert.Equal(0, Run(new ExportCommand(), "--model", qsc, "--format", "onnx", "--weights", "lowbit", "--out", onnx).Code);
+        var (code, stdout, stderr) = Run(new EvalCommand(options), "--model", onnx);
+        Assert.True(code == 0, stderr);
+        using var json = JsonDocument.Parse(stdout);
+        Assert.Equal("text-synthetic", json.RootElement.GetProperty("dataset").GetString());
+        Assert.Equal(expected.Predictions, json.RootElement.GetProperty("characters").GetInt64());
+        Assert.Equal(expected.Perplexity!.Value, json.RootElement.GetProperty("perplexity").GetDouble(), 1e-4);
+    }
+
+    [Fact]
     public void Exporting_a_corrupt_checkpoint_fails_with_one_clear_line()
     {
         var qsc = SaveModel(dir, "lenet5-small", Mnist, 1, _ => new UniformEncoding(4, 256, "uniform"));
