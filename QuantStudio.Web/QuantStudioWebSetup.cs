@@ -84,6 +84,7 @@ public static class QuantStudioWebSetup
         app.MapOpenApi();
         app.MapRunsApi();
         app.MapUploadsApi();
+        app.MapOnnxExportApi();
         app.MapEstimateApi();
         app.MapLoginEndpoints();
         app.MapHub<RunsHub>("/hubs/runs");

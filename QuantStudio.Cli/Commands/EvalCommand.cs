@@ -19,7 +19,7 @@ namespace QuantStudio.Cli.Commands;
 public sealed class EvalCommand(DatasetLoadOptions? datasetOptions = null) : ICommand
 {
     public const string Usage =
-        "quantstudio eval --model M.qsc [--dataset NAME] [--root DIR] [--split test|validation] [--seed S] " +
+        "quantstudio eval --model M.qsc|M.onnx [--dataset NAME] [--root DIR] [--split test|validation] [--seed S] " +
         "[--validation-split F] [--subset N] [--batch-size N]";
 
     private static readonly string[] Options = ["--model", "--dataset", "--root", "--split", "--seed", "--validation-split", "--subset", "--batch-size"];
@@ -27,7 +27,7 @@ public sealed class EvalCommand(DatasetLoadOptions? datasetOptions = null) : ICo
     private static readonly Dictionary<string, string> Splits = new() { ["test"] = "test", ["validation"] = "validation" };
 
     public string Name => "eval";
-    public string Summary => "evaluate a .qsc model on a dataset; print accuracy as JSON";
+    public string Summary => "evaluate a .qsc model (or an exported .onnx in ONNX Runtime) on a dataset; print accuracy as JSON";
 
     public string UsageLine => Usage;
 
@@ -54,6 +54,10 @@ public sealed class EvalCommand(DatasetLoadOptions? datasetOptions = null) : ICo
         var datasetName = a.Optional("--dataset");
         if (datasetName is not null && !DatasetRegistry.Contains(datasetName))
             throw new UsageException($"--dataset: unknown dataset '{datasetName}'; allowed: {string.Join(", ", DatasetRegistry.Names)}");
+
+        if (modelPath.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
+            return OnnxEvalCommand.Execute(new OnnxEvalCommand.Request(modelPath, datasetName, a.Optional("--root"), splitName, seed, validationSplit, batchSize),
+                datasetOptions ?? new DatasetLoadOptions(), stdout);
 
         using var loaded = CheckpointInput.Load(modelPath);
         var d = loaded.Description;

@@ -13,12 +13,12 @@ namespace QuantStudio.Cli.Commands;
 /// </summary>
 public sealed class ExportCommand : ICommand
 {
-    public const string Usage = "quantstudio export --model M.qsc --format safetensors --out F.safetensors";
+    public const string Usage = "quantstudio export --model M.qsc --format safetensors|onnx --out F [--weights float|lowbit]";
 
-    private static readonly Dictionary<string, string> Formats = new() { ["safetensors"] = "safetensors" };
+    private static readonly Dictionary<string, string> Formats = new() { ["safetensors"] = "safetensors", ["onnx"] = "onnx" };
 
     public string Name => "export";
-    public string Summary => "write a .qsc model's dequantized weights as safetensors (weights only, no activation quantizers)";
+    public string Summary => "write a .qsc model as ONNX (float or low-bit weights) or its dequantized weights as safetensors";
 
     public string UsageLine => Usage;
 
@@ -27,12 +27,16 @@ public sealed class ExportCommand : ICommand
 
     private static int Execute(IReadOnlyList<string> args, TextWriter stdout)
     {
-        var a = CommandArguments.Parse(args, ["--model", "--format", "--out"]);
+        var a = CommandArguments.Parse(args, ["--model", "--format", "--out", "--weights"]);
         if (a.Positionals.Count > 0)
             throw new UsageException($"unexpected argument '{a.Positionals[0]}'; usage: {Usage}");
         var modelPath = a.Required("--model");
-        a.Choice("--format", Formats, "safetensors");
+        var format = a.Choice("--format", Formats, "safetensors");
         var output = a.Required("--out");
+        if (format == "onnx")
+            return OnnxExportCommand.Execute(a, modelPath, output, stdout);
+        if (a.Optional("--weights") is not null)
+            throw new UsageException("--weights applies to --format onnx only");
 
         using var loaded = CheckpointInput.Load(modelPath);
         using var state = loaded.Model.StateDictOf();

@@ -149,6 +149,8 @@ public sealed class ExperimentRunner(ICompressedModelWriter? writer = null) : IE
                 file = writer.Write(Path.Combine(dir, ModelFileName), method.Student, description, encodings);
             // The run's epochs, not this attempt's: a resumed run trains only the epochs it had left.
             Emit(new CheckpointSaved("model", file.Path, method.Phases.Sum(p => p.Epochs), file.FileBytes));
+            var onnx = OnnxRunReport.Measure(file.Path, dir, teacher, teacherSpec, shape, data, spec.Optimizer.BatchSize, InitLock,
+                message => Emit(new LogMessage("warning", message)), ct);
 
             var summary = new RunSummary
             {
@@ -182,6 +184,11 @@ public sealed class ExperimentRunner(ICompressedModelWriter? writer = null) : IE
                 TeacherLatencyMs = teacher is null ? null : MeasureLatency(teacher, shape, channelsLast),
                 StudentLatencyMs = MeasureLatency(stored, shape, channelsLast),
                 Warnings = warnings,
+                OnnxAccuracy = onnx?.Accuracy,
+                OnnxPerplexity = onnx?.Perplexity,
+                OnnxBytes = onnx?.Bytes,
+                TeacherOnnxLatencyMs = onnx?.TeacherLatencyMs,
+                StudentOnnxLatencyMs = onnx?.StudentLatencyMs,
             };
             var summaryPath = Path.Combine(dir, SummaryFileName);
             File.WriteAllText(summaryPath + ".tmp", summary.ToJson());
@@ -212,7 +219,8 @@ public sealed class ExperimentRunner(ICompressedModelWriter? writer = null) : IE
     }
 
     /// <summary>Every file a run writes into its folder.</summary>
-    public static readonly IReadOnlyList<string> RunFileNames = [MetricsFileName, TrainingCheckpoint.FileName, SummaryFileName, ModelFileName, TeacherFileName];
+    public static readonly IReadOnlyList<string> RunFileNames =
+        [MetricsFileName, TrainingCheckpoint.FileName, SummaryFileName, ModelFileName, TeacherFileName, OnnxRunReport.FileName, "model-float.onnx"];
 
     /// <summary>
     /// A fresh run in a used folder must not resume by accident, append to old metrics, or leave an earlier run's model

@@ -42,6 +42,13 @@ public sealed record RunSummary
     public required Latency StudentLatencyMs { get; init; }
     /// <summary>Settings of the run that work against what it was asked for (layers left in full precision that dominate the size ...).</summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];
+    /// <summary>The low-bit ONNX export of the student (model-lowbit.onnx) scored in ONNX Runtime on the test split; null when it could not be exported.</summary>
+    public double? OnnxAccuracy { get; init; }
+    public double? OnnxPerplexity { get; init; }
+    public long? OnnxBytes { get; init; }
+    /// <summary>ONNX Runtime latency of the teacher (float weights) and of the low-bit student.</summary>
+    public Latency? TeacherOnnxLatencyMs { get; init; }
+    public Latency? StudentOnnxLatencyMs { get; init; }
 
     public static readonly JsonSerializerOptions JsonOptions = new()
     {
@@ -86,6 +93,13 @@ public sealed record RunSummary
         Add("teacher_latency_ms_batch64", TeacherLatencyMs?.Batch64);
         Add("student_latency_ms_batch1", StudentLatencyMs.Batch1);
         Add("student_latency_ms_batch64", StudentLatencyMs.Batch64);
+        Add("onnx_accuracy", OnnxAccuracy);
+        Add("onnx_perplexity", OnnxPerplexity);
+        Add("onnx_bytes", OnnxBytes);
+        Add("teacher_onnx_latency_ms_batch1", TeacherOnnxLatencyMs?.Batch1);
+        Add("teacher_onnx_latency_ms_batch64", TeacherOnnxLatencyMs?.Batch64);
+        Add("student_onnx_latency_ms_batch1", StudentOnnxLatencyMs?.Batch1);
+        Add("student_onnx_latency_ms_batch64", StudentOnnxLatencyMs?.Batch64);
         return d;
     }
 }

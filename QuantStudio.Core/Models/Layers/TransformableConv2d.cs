@@ -41,6 +41,10 @@ public sealed class TransformableConv2d : nn.Module<Tensor, Tensor>, IWeightTran
     public long out_channels { get; }
     public long kernel_size { get; }
     public long groups { get; }
+    /// <summary>Stride, zero padding and dilation, the same along both spatial axes.</summary>
+    public long stride_size => stride[0];
+    public long padding_size => padding[0];
+    public long dilation_size => dilation[0];
     public Parameter weight { get; }
     public Parameter? bias { get; }
 
