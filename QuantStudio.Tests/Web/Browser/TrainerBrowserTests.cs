@@ -17,7 +17,7 @@ namespace QuantStudio.Tests.Web.Browser;
 [Collection(TrainingCollection.Name)]
 public sealed class TrainerBrowserTests(ITestOutputHelper output)
 {
-    [Fact(Timeout = 600_000)]
+    [Fact(Timeout = 1_500_000)]
     public async Task The_offline_preset_trains_for_real_in_the_browser_resumes_after_a_restart_and_its_download_evaluates_to_the_runs_accuracy()
     {
         var clock = Stopwatch.StartNew();
@@ -25,7 +25,7 @@ public sealed class TrainerBrowserTests(ITestOutputHelper output)
         var downloads = Path.Combine(host.Server.DataDirectory, "browser-downloads");
         PresetDownload download;
         using (var browser = new HeadlessChromium(downloads))
-            download = await Task.Run(() => StudioBrowserTests.PresetRunToDownload(host, browser, TimeSpan.FromMinutes(6),
+            download = await Task.Run(() => StudioBrowserTests.PresetRunToDownload(host, browser, TimeSpan.FromMinutes(10),
                 Path.Combine(StudioBrowserTests.ScreenshotDirectory, "trainer"), filesSavedWhileTraining: true, restartMidRun: true));
         var checkpoint = download.Checkpoint;
 

@@ -82,10 +82,10 @@ public abstract class LiveChartBase : ComponentBase, IDisposable
     /// <summary>Brings the drawn chart up to date with its source.</summary>
     protected abstract Task UpdateAsync(PlotlyChart chart, CancellationToken ct);
 
+    // The source is cancelled, not disposed: a scheduled update may still read its token.
     public void Dispose()
     {
         disposed.Cancel();
-        disposed.Dispose();
         GC.SuppressFinalize(this);
     }
 }

@@ -79,7 +79,7 @@ public partial class RunDetail
                     await InvokeAsync(() => ApplyAsync(events, frame.LastSeq));
                 }
             }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            catch (Exception) when (ct.IsCancellationRequested)
             {
                 return;
             }
@@ -87,7 +87,10 @@ public partial class RunDetail
             {
                 Log.LogWarning(ex, "Following run {RunId} stopped", runId);
             }
-            if (!ct.IsCancellationRequested)
+            if (ct.IsCancellationRequested)
+                return;
+            try
+            {
                 await InvokeAsync(async () =>
                 {
                     following = false;
@@ -97,6 +100,11 @@ public partial class RunDetail
                         StartFollowing();
                     StateHasChanged();
                 });
+            }
+            catch (Exception ex) when (ct.IsCancellationRequested || ex is ObjectDisposedException)
+            {
+                // The page went away as the run ended.
+            }
         }, CancellationToken.None);
     }
 
@@ -144,9 +152,6 @@ public partial class RunDetail
         await LoadRecordAsync();
     }
 
-    public void Dispose()
-    {
-        disposed.Cancel();
-        disposed.Dispose();
-    }
+    // The source is cancelled, not disposed: a follow loop or an update still under way may read its token.
+    public void Dispose() => disposed.Cancel();
 }

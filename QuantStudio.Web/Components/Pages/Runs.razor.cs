@@ -87,11 +87,9 @@ public partial class Runs
                         });
                     }
                 }
-                catch (OperationCanceledException)
+                catch (Exception ex) when (ct.IsCancellationRequested || ex is ObjectDisposedException)
                 {
-                }
-                catch (ObjectDisposedException)
-                {
+                    // The page went away.
                 }
             }
         }, CancellationToken.None);
@@ -111,9 +109,6 @@ public partial class Runs
 
     private void Compare() => Nav.NavigateTo("/compare?ids=" + string.Join(",", selected.Order()));
 
-    public void Dispose()
-    {
-        disposed.Cancel();
-        disposed.Dispose();
-    }
+    // The source is cancelled, not disposed: the follow loop may still read its token.
+    public void Dispose() => disposed.Cancel();
 }
