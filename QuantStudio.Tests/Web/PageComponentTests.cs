@@ -1,5 +1,7 @@
 using Bunit;
+using System.Text;
 using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Components.Forms;
 using Microsoft.Extensions.DependencyInjection;
 using QuantStudio.Core.Experiments;
 using QuantStudio.Web.Components.Charts;
@@ -17,7 +19,12 @@ namespace QuantStudio.Tests.Web;
 public sealed class PageComponentTests : StudioComponentContext
 {
     // Every step reaches the page (no thinning by time), so each release of the runner's gate adds points.
-    private readonly QuantStudioFactory factory = new(settings: new Dictionary<string, string?> { ["QuantStudio:LiveStepMetricsPerSecond"] = "0" });
+    // Uploads are limited to 4 kB here, to try one past the limit.
+    private readonly QuantStudioFactory factory = new(settings: new Dictionary<string, string?>
+    {
+        ["QuantStudio:LiveStepMetricsPerSecond"] = "0",
+        ["QuantStudio:MaxUploadBytes"] = "4096",
+    });
 
     public PageComponentTests()
     {
@@ -110,6 +117,31 @@ public sealed class PageComponentTests : StudioComponentContext
     }
 
     [Fact]
+    public void A_teacher_file_is_checked_and_stored_in_place_and_its_name_fills_the_form()
+    {
+        var cut = Render<NewExperiment>();
+        cut.Find("#teacher-source-upload").Change(true);
+        Assert.False(cut.Find("[data-teacher-source=upload]").HasAttribute("hidden"));
+
+        var upload = cut.FindComponent<InputFile>();
+        upload.UploadFiles(InputFileContent.CreateFromBinary(Encoding.UTF8.GetBytes("not safetensors at all"), "teacher.safetensors"));
+        Eventually(() => cut.Find("#teacher-upload-status").TextContent.StartsWith("teacher.safetensors: ", StringComparison.Ordinal), "the refusal");
+        Assert.Null(cut.Instance.Form.TeacherCheckpoint);
+
+        upload.UploadFiles(InputFileContent.CreateFromBinary(new byte[5000], "big.safetensors"));
+        Eventually(() => cut.Find("#teacher-upload-status").TextContent.Contains("limited to 4096 bytes", StringComparison.Ordinal), "the size limit");
+        Assert.Null(cut.Instance.Form.TeacherCheckpoint);
+
+        upload.UploadFiles(InputFileContent.CreateFromBinary(UploadTests.Safetensors(UploadTests.GoodHeader, 36), "teacher.safetensors"));
+        Eventually(() => cut.Instance.Form.TeacherCheckpoint is not null, "the stored upload's name in the form");
+        var name = cut.Instance.Form.TeacherCheckpoint!;
+        Assert.Matches("^teacher-[0-9a-f]{16}\\.safetensors$", name);
+        Assert.True(File.Exists(Path.Combine(factory.DataDirectory, "uploads", name)));
+        Assert.Contains("2 tensors", cut.Find("#teacher-upload-status").TextContent);
+        Assert.Equal(name, cut.Find("#field-teacher-checkpoint").GetAttribute("value"));
+    }
+
+    [Fact]
     public async Task The_run_page_extends_its_charts_as_events_arrive_and_acts_in_place()
     {
         var client = factory.CreateClient();
@@ -139,6 +171,8 @@ public sealed class PageComponentTests : StudioComponentContext
         cut.Find("#action-cancel").Click();
         Eventually(() => cut.Find("#run-status").TextContent == "cancelled", "the run cancelled", TimeSpan.FromSeconds(10));
         Assert.NotNull(cut.Find("#action-resume"));
+        // The run has ended, so the page stops following it (and renders no more frames).
+        Eventually(() => cut.Find("#run-detail").GetAttribute("data-following") == "false", "the page done following the ended run", TimeSpan.FromSeconds(10));
         cut.Find("#action-delete").Click();
         cut.Find("#action-delete-confirm").Click();
         Assert.EndsWith("/runs", Services.GetRequiredService<NavigationManager>().Uri);
