@@ -16,17 +16,18 @@ public sealed partial class StudioBrowserTests
 
     private static readonly TimeSpan Short = TimeSpan.FromSeconds(20);
 
-    [Fact(Timeout = 300_000)]
+    [Fact(Timeout = 480_000)]
     public async Task The_offline_preset_runs_live_in_the_browser_through_a_server_restart_and_its_checkpoint_downloads()
     {
-        // 100 ms a step: long enough to watch the chart grow and restart mid-run, short enough for CI.
+        // 250 ms a step (5 epochs of 40 steps, 50 s a run): long enough to watch the chart grow and restart mid-run on a
+        // busy machine, short enough for CI.
         await using var host = await StudioHost.StartAsync(StudioRunner.Simulated, new Dictionary<string, string>
         {
-            ["QuantStudio:SimulatedStepMilliseconds"] = "100",
+            ["QuantStudio:SimulatedStepMilliseconds"] = "250",
         });
         var downloads = Path.Combine(host.Server.DataDirectory, "browser-downloads");
         using var browser = new HeadlessChromium(downloads);
-        var run = await Task.Run(() => PresetRunToDownload(host, browser, TimeSpan.FromSeconds(90), Path.Combine(ScreenshotDirectory, "simulated"),
+        var run = await Task.Run(() => PresetRunToDownload(host, browser, TimeSpan.FromSeconds(180), Path.Combine(ScreenshotDirectory, "simulated"),
             restartMidRun: true));
         // The simulated runner writes a placeholder of the packed size; the trainer's checkpoint is checked with quantstudio eval.
         Assert.Equal("model.qsc", Path.GetFileName(run.Checkpoint));
