@@ -6,8 +6,8 @@ using OpenQA.Selenium;
 using QuantStudio.Tests.Web.Browser;
 
 /// <summary>
-/// N run pages (tabs of one headless Chromium, each its own Blazor circuit) following one live run, opened while it runs
-/// (each replays the history, then follows). Each tab records, every
+/// N run pages (tabs of one headless Chromium, each its own Blazor circuit) following one live run, opened one after the
+/// other while it runs (each replays the history, then follows). Each tab records, every
 /// 10 ms, when its loss chart's trace grew; at the end every tab must hold every stored step point, and the time from an
 /// event's time stamp (when the runner emitted it) to the first sample showing its point is the update latency. The
 /// server's resident memory is sampled before the pages open and while they follow.
@@ -33,21 +33,18 @@ internal static class PageFollowers
         var driver = browser.Driver;
         var handles = new List<string>();
         var opened = clock.Elapsed;
-        // Open every tab first, then wait for each to be interactive with its chart drawn and start its recorder.
+        // One tab after the other, each interactive with its chart drawn before the next opens: a tab drawn in the
+        // background (opened while another has the focus) may wait for the focus to draw its first frame.
         for (var i = 0; i < pages; i++)
         {
             if (i > 0)
                 driver.SwitchTo().NewWindow(WindowType.Tab);
             driver.Navigate().GoToUrl(new Uri(baseUri, $"/runs/{runId}"));
-            handles.Add(driver.CurrentWindowHandle);
-        }
-        foreach (var handle in handles)
-        {
-            driver.SwitchTo().Window(handle);
             browser.WaitFor(d => d.FindElements(By.CssSelector("main[data-interactive=true]")).Count == 1, TimeSpan.FromSeconds(120), "an interactive page");
             browser.WaitFor(_ => browser.Script("const el = document.getElementById('chart-loss'); return !!(el && el.data);") is true,
                 TimeSpan.FromSeconds(120), "the loss chart");
             browser.Script(Recorder);
+            handles.Add(driver.CurrentWindowHandle);
         }
         var allOpen = DateTimeOffset.UtcNow;
         Console.WriteLine($"pages: {pages} open after {(clock.Elapsed - opened).TotalSeconds:F1} s");
