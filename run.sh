@@ -2,5 +2,4 @@
 # Builds and starts the QuantStudio web app on http://127.0.0.1:5000 (data in ./data).
 set -euo pipefail
 cd "$(dirname "$0")"
-scripts/install-deps.sh
 exec dotnet run -c Release --project QuantStudio.Web -- "$@"

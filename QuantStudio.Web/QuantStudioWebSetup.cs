@@ -18,6 +18,11 @@ public static class QuantStudioWebSetup
     public static WebApplicationBuilder AddQuantStudio(this WebApplicationBuilder builder)
     {
         UseFilesBesideTheApp(builder);
+        // The interactive script (_framework/blazor.web.js), Plotly.Blazor's files (_content/Plotly.Blazor) and the scoped
+        // styles are static web assets of the build: a published app has them in wwwroot, a built one only lists them in
+        // QuantStudio.Web.staticwebassets.runtime.json. ASP.NET Core reads that list in Development only; run.sh starts a
+        // Release build in Production, so read it in every environment (it is absent, and this does nothing, when published).
+        builder.WebHost.UseStaticWebAssets();
 
         var section = builder.Configuration.GetSection(QuantStudioOptions.Section);
         var options = section.Get<QuantStudioOptions>() ?? new QuantStudioOptions();
@@ -41,7 +46,7 @@ public static class QuantStudioWebSetup
             o.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals;
         });
         services.AddOpenApi();
-        services.AddRazorComponents();
+        services.AddRazorComponents().AddInteractiveServerComponents();
         services.AddAntiforgery();
         services.AddDataProtection().PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(options.ResolvedDataDirectory, "keys")));
         services.AddSignalR(o => o.MaximumParallelInvocationsPerClient = 4)
@@ -61,6 +66,7 @@ public static class QuantStudioWebSetup
         services.AddSingleton<RunEventFrames>();
         services.AddSingleton<RunInputs>();
         services.AddSingleton<SpecChecks>();
+        services.AddSingleton<QuantStudio.Web.Uploads.TeacherUploadStore>();
         services.AddSingleton<RunQueue>();
         services.AddHostedService(sp => sp.GetRequiredService<RunQueue>());
         services.AddSingleton<RunService>();
@@ -88,7 +94,7 @@ public static class QuantStudioWebSetup
         app.MapEstimateApi();
         app.MapLoginEndpoints();
         app.MapHub<RunsHub>("/hubs/runs");
-        app.MapRazorComponents<App>();
+        app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;
     }
 

@@ -3,10 +3,9 @@
 # Idempotent: does nothing when everything is present. Uses sudo when not root.
 set -euo pipefail
 
-# The engine (TorchSharp and libtorch) comes from NuGet with the build: no system package.
-packages=(
-  nodejs npm            # installs plotly.js and the SignalR client into the web app
-)
+# The engine (TorchSharp and libtorch) and the web app's libraries (Blazor, Plotly.Blazor with plotly.js) come from
+# NuGet with the build: running the app needs no system package.
+packages=()
 if [[ "${QS_WITH_BROWSER:-0}" == "1" ]]; then
   packages+=(chromium chromium-driver)  # headless browser tests
 fi
@@ -15,10 +14,7 @@ if [[ "${QS_WITH_PYTORCH:-0}" == "1" ]]; then
 fi
 
 missing=()
-for p in "${packages[@]}"; do
-  # A newer nodejs from another repository also provides npm; do not fight it.
-  if [[ "$p" == "npm" ]] && command -v npm >/dev/null 2>&1; then continue; fi
-  if [[ "$p" == "nodejs" ]] && command -v node >/dev/null 2>&1; then continue; fi
+for p in "${packages[@]+"${packages[@]}"}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 

@@ -6,7 +6,7 @@ using QuantStudio.Web.Runs;
 
 namespace QuantStudio.Tests.Web;
 
-public sealed class ComponentTests : BunitContext
+public sealed class ComponentTests : StudioComponentContext
 {
     private static RunRecord Run(long id, RunStatus status, double? acc = null, double? packed = null, string name = "run") =>
         new(id, $"{name} {id}", status, SpecJson.Write(new ExperimentSpec()), Methods.QuantizedDistillation, "shapes", 4,
@@ -75,8 +75,20 @@ public sealed class ComponentTests : BunitContext
         Assert.Equal("2.7×", row.QuerySelector("[data-field=ratio]")!.TextContent);
         Assert.Equal("running", cut.Find("#run-row-2 [data-field=status]").TextContent.Trim());
         Assert.Equal(2, cut.FindAll("input[type=checkbox][name=ids]").Count);
-        Assert.Contains("↓", cut.Find("th a.sorted").TextContent);
-        Assert.Contains("dir=asc", cut.Find("th a.sorted").GetAttribute("href"));
+        Assert.Contains("↓", cut.Find("th button.sorted").TextContent);
+    }
+
+    [Fact]
+    public void The_runs_table_reports_header_clicks_and_checkbox_clicks()
+    {
+        var sorted = new List<string>();
+        var toggled = new List<long>();
+        var runs = new[] { Run(2, RunStatus.Running), Run(1, RunStatus.Finished, acc: 0.913, packed: 1500) };
+        var cut = Render<RunsTable>(p => p.Add(x => x.Runs, runs).Add(x => x.OnSort, k => sorted.Add(k)).Add(x => x.OnToggle, id => toggled.Add(id)));
+        cut.Find("#sort-packed").Click();
+        cut.Find("#compare-1").Change(true);
+        Assert.Equal(["packed"], sorted);
+        Assert.Equal([1L], toggled);
     }
 
     [Fact]
@@ -141,6 +153,18 @@ public sealed class ComponentTests : BunitContext
         Assert.NotNull(interrupted.Find("#action-resume"));
         Assert.NotNull(interrupted.Find("#action-delete"));
         Assert.Empty(interrupted.FindAll("#action-cancel"));
+
+        // Delete asks first; only the confirmation deletes.
+        var deletes = 0;
+        var finished = Render<RunActions>(p => p.Add(x => x.Status, RunStatus.Finished).Add(x => x.OnDelete, () => deletes++));
+        finished.Find("#action-delete").Click();
+        Assert.Contains("Delete this run", finished.Find("#delete-confirm").TextContent);
+        Assert.Equal(0, deletes);
+        finished.Find("#action-delete-keep").Click();
+        Assert.Empty(finished.FindAll("#delete-confirm"));
+        finished.Find("#action-delete").Click();
+        finished.Find("#action-delete-confirm").Click();
+        Assert.Equal(1, deletes);
     }
 
     [Fact]

@@ -49,7 +49,7 @@ public sealed class SecurityTests
 
         // Logging in with the form sets a cookie that opens the pages.
         var loginPage = await (await client.GetAsync("/login")).Content.ReadAsStringAsync();
-        var token = FormPostTests.AntiforgeryToken(loginPage);
+        var token = PageTests.AntiforgeryToken(loginPage);
         var login = await client.PostAsync("/login", new FormUrlEncodedContent(new Dictionary<string, string>
         {
             ["__RequestVerificationToken"] = token, ["apiKey"] = "s3cret", ["returnUrl"] = "/runs",

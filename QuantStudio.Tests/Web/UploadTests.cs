@@ -27,7 +27,7 @@ public sealed class UploadTests : IDisposable
         return bytes;
     }
 
-    private static readonly string GoodHeader =
+    internal static readonly string GoodHeader =
         """{"__metadata__":{"format":"pt"},"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},"b":{"dtype":"F32","shape":[3],"data_offsets":[24,36]}}""";
 
     [Fact]

@@ -57,7 +57,7 @@ public static class UploadsEndpoints
         return Results.NoContent();
     }
 
-    private static async Task<IResult> UploadTeacherAsync(HttpContext http, IOptions<QuantStudioOptions> options, ILoggerFactory logs, CancellationToken ct)
+    private static async Task<IResult> UploadTeacherAsync(HttpContext http, IOptions<QuantStudioOptions> options, TeacherUploadStore store, CancellationToken ct)
     {
         var limit = options.Value.MaxUploadBytes;
         if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
@@ -100,51 +100,25 @@ public static class UploadsEndpoints
             source = http.Request.Body;
         }
 
-        var dir = options.Value.UploadsDirectory;
-        Directory.CreateDirectory(dir);
-        var temp = Path.Combine(dir, $".upload-{Guid.NewGuid():N}.part");
         try
         {
             await using (source)
-            await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 81920, FileOptions.Asynchronous))
             {
-                var buffer = new byte[81920];
-                long total = 0;
-                int n;
-                try
-                {
-                    while ((n = await source.ReadAsync(buffer, ct)) > 0)
-                    {
-                        total += n;
-                        if (total > limit)
-                            return TooLarge(limit);
-                        await file.WriteAsync(buffer.AsMemory(0, n), ct);
-                    }
-                }
-                catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
-                {
-                    return TooLarge(limit);
-                }
-                await file.FlushAsync(ct);
-
-                var check = SafetensorsValidator.Validate(file);
-                if (!check.Ok)
-                    return Problems.BadRequest("file", check.Error!, "The upload is not a valid safetensors file");
-                file.Position = 0;
-                var hash = Convert.ToHexStringLower(await SHA256.HashDataAsync(file, ct))[..16];
-                var name = $"teacher-{hash}.safetensors";
-                var final = Path.Combine(dir, name);
-                file.Close();
-                File.Move(temp, final, overwrite: true);
-                logs.CreateLogger("QuantStudio.Web.Uploads").LogInformation("Stored teacher upload {Original} as {Name} ({Bytes} bytes, {Tensors} tensors)",
-                    originalName, name, total, check.TensorCount);
-                return Results.Created($"/api/uploads/teacher/{name}", new UploadDto(name, total, check.TensorCount));
+                var stored = await store.StoreAsync(source, originalName, ct);
+                return Results.Created($"/api/uploads/teacher/{stored.Name}", stored);
             }
         }
-        finally
+        catch (UploadRejectedException ex) when (ex.TooLarge)
         {
-            if (File.Exists(temp))
-                File.Delete(temp);
+            return TooLarge(limit);
+        }
+        catch (UploadRejectedException ex)
+        {
+            return Problems.BadRequest("file", ex.Message, "The upload is not a valid safetensors file");
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return TooLarge(limit);
         }
     }
 

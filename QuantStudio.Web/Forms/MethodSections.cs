@@ -3,8 +3,7 @@ using QuantStudio.Core.Experiments;
 namespace QuantStudio.Web.Forms;
 
 /// <summary>
-/// Which form sections belong to which method. The server renders the others hidden; wwwroot/js/newExperiment.js
-/// applies the same lists (from each section's data-methods attribute) when the method changes.
+/// Which form sections belong to which method: the form hides the others as the method changes.
 /// </summary>
 public static class MethodSections
 {

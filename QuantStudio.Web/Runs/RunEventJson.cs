@@ -49,6 +49,23 @@ public static class RunEventJson
         }
     }
 
+    /// <summary>An event as the store and the frames carry it (<see cref="StoredEvent.Payload"/>); null when it is not one.</summary>
+    public static RunEvent? Deserialize(JsonElement payload)
+    {
+        try
+        {
+            return payload.Deserialize<RunEvent>(Options);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+        catch (NotSupportedException)
+        {
+            return null;
+        }
+    }
+
     public static string TypeName(RunEvent e) => e switch
     {
         Core.Experiments.RunStarted => RunStarted,

@@ -9,8 +9,7 @@ public sealed record RunLogLine(long Seq, DateTimeOffset Time, string Level, str
 {
     /// <summary>
     /// The line an event adds to the run's log: its log messages and its milestones (start, phases, epochs, saved files,
-    /// the end). Step metrics, snapshots and the per-epoch training checkpoint add none. runDetail.js (logLines.js)
-    /// writes the same lines live.
+    /// the end). Step metrics, snapshots and the per-epoch training checkpoint add none.
     /// </summary>
     public static RunLogLine? Of(RunEvent e)
     {

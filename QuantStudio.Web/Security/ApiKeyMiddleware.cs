@@ -8,7 +8,7 @@ namespace QuantStudio.Web.Security;
 
 /// <summary>
 /// When an API key is configured, every request but the login page, static files and the health check
-/// needs the header <c>X-Api-Key</c> or the login cookie. API and hub calls get 401; pages redirect to /login.
+/// needs the header <c>X-Api-Key</c> or the login cookie. API, hub and circuit (/_blazor) calls get 401; pages redirect to /login.
 /// </summary>
 public sealed class ApiKeyMiddleware(RequestDelegate next, IOptions<QuantStudioOptions> options, ApiKeyCookie cookie)
 {
@@ -25,7 +25,8 @@ public sealed class ApiKeyMiddleware(RequestDelegate next, IOptions<QuantStudioO
         }
 
         var path = context.Request.Path;
-        if (path.StartsWithSegments("/api") || path.StartsWithSegments("/hubs") || path.StartsWithSegments("/openapi"))
+        if (path.StartsWithSegments("/api") || path.StartsWithSegments("/hubs") || path.StartsWithSegments("/_blazor") ||
+            path.StartsWithSegments("/openapi"))
         {
             await Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "API key required",
                 detail: $"Send the header {HeaderName} with the key configured in QuantStudio:ApiKey, or log in at /login.").ExecuteAsync(context);
@@ -49,8 +50,8 @@ public sealed class ApiKeyMiddleware(RequestDelegate next, IOptions<QuantStudioO
     }
 
     private static bool IsPublic(PathString path) =>
-        path.StartsWithSegments("/login") || path.StartsWithSegments("/healthz") || path.StartsWithSegments("/lib") ||
-        path.StartsWithSegments("/js") || path == "/site.css" || path == "/favicon.ico";
+        path.StartsWithSegments("/login") || path.StartsWithSegments("/healthz") || path.StartsWithSegments("/_framework") ||
+        path.StartsWithSegments("/_content") || path == "/site.css" || path == "/QuantStudio.Web.styles.css" || path == "/favicon.ico";
 }
 
 /// <summary>The login cookie's value: protected with the server's data-protection keys, so it cannot be forged.</summary>

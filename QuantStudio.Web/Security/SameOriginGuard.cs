@@ -4,7 +4,7 @@ namespace QuantStudio.Web.Security;
 
 /// <summary>
 /// Refuses requests another site's page can make a browser send: any state-changing request (POST, PUT, PATCH, DELETE)
-/// and any hub connection (a WebSocket has no CORS) whose Sec-Fetch-Site is not same-origin, or whose Origin is not this
+/// and any hub or circuit (/_blazor) connection (a WebSocket has no CORS) whose Sec-Fetch-Site is not same-origin, or whose Origin is not this
 /// server's. Another port on localhost is another origin (though the same site, and the login cookie goes there too).
 /// Also refuses, on the API, the body types a cross-site form can send without a preflight (form-encoded, text/plain;
 /// multipart only for the upload).
@@ -16,7 +16,7 @@ public sealed class SameOriginGuard(RequestDelegate next)
         var request = context.Request;
         var path = request.Path;
         var stateChanging = !(HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method) || HttpMethods.IsOptions(request.Method));
-        if ((stateChanging || path.StartsWithSegments("/hubs")) && !IsSameOrigin(request))
+        if ((stateChanging || path.StartsWithSegments("/hubs") || path.StartsWithSegments("/_blazor")) && !IsSameOrigin(request))
         {
             await Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Cross-origin request refused",
                 detail: "this request came from a page of another origin; QuantStudio accepts changes only from its own pages " +

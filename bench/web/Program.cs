@@ -2,7 +2,9 @@
 // (Follow from seq 0, joining over the first seconds, so each replays some history and then goes live). Checks that
 // every follower received exactly the stored event sequence and samples the server's resident memory every second.
 //
-// Usage: dotnet run -c Release -- --web <QuantStudio.Web.dll> [--followers 50] [--seconds 60] [--step-ms 20]
+// With --pages N it opens N run pages in headless Chromium instead (see PageFollowers.cs).
+//
+// Usage: dotnet run -c Release -- --web <QuantStudio.Web.dll> [--followers 50] [--seconds 60] [--step-ms 20] [--pages 20]
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Json;
@@ -14,8 +16,10 @@ using QuantStudio.Tests.Web;
 var settings = Arguments.Parse(args);
 var webDll = Path.GetFullPath(settings.Get("web", Path.Combine("QuantStudio.Web", "bin", "Release", "net10.0", "QuantStudio.Web.dll")));
 var followers = settings.GetInt("followers", 50);
+var pages = settings.GetInt("pages", 0);
 var seconds = settings.GetInt("seconds", 60);
-var stepMs = settings.GetInt("step-ms", 20);
+// Pages keep every step point (no thinning) and a chart keeps 2,000 points before it thins: 50 ms steps stay under that.
+var stepMs = settings.GetInt("step-ms", pages > 0 ? 50 : 20);
 var joinSeconds = settings.GetInt("join-seconds", 10);
 if (!File.Exists(webDll))
 {
@@ -27,7 +31,7 @@ if (!File.Exists(webDll))
 const int epochs = 3;
 var stepsPerEpoch = Math.Max(1, seconds * 1000 / stepMs / epochs);
 var data = Path.Combine(Path.GetTempPath(), "qs-webbench-" + Guid.NewGuid().ToString("N"));
-var server = ServerProcess.Start(webDll, data, stepMs, stepsPerEpoch);
+var server = ServerProcess.Start(webDll, data, stepMs, stepsPerEpoch, pages > 0);
 try
 {
     var baseUri = await server.Listening.WaitAsync(TimeSpan.FromSeconds(60));
@@ -69,6 +73,13 @@ try
     created.EnsureSuccessStatusCode();
     var runId = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
     var runStart = clock.Elapsed;
+    if (pages > 0)
+    {
+        var code = await PageFollowers.RunAsync(baseUri, http, runId, pages, server.ResidentKilobytes, clock);
+        await stopSampling.CancelAsync();
+        await sampler;
+        return code;
+    }
 
     var hubUri = new Uri($"ws://{baseUri.Authority}/hubs/runs");
     var deadline = TimeSpan.FromSeconds(seconds + joinSeconds + 120);
@@ -193,7 +204,7 @@ internal sealed partial class ServerProcess
     public Task<Uri> Listening => listening.Task;
     public int Pid => process.Id;
 
-    public static ServerProcess Start(string webDll, string dataDirectory, int stepMs, int stepsPerEpoch)
+    public static ServerProcess Start(string webDll, string dataDirectory, int stepMs, int stepsPerEpoch, bool everyStep)
     {
         var dir = Path.GetDirectoryName(webDll)!;
         var psi = new ProcessStartInfo("dotnet")
@@ -211,6 +222,8 @@ internal sealed partial class ServerProcess
                      "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Information", "--Logging:Console:ColorBehavior=Disabled",
                  })
             psi.ArgumentList.Add(a);
+        if (everyStep)
+            psi.ArgumentList.Add("--QuantStudio:LiveStepMetricsPerSecond=0");
         psi.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         var p = new Process { StartInfo = psi, EnableRaisingEvents = true };
         var server = new ServerProcess(p);

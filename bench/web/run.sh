@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # 50 concurrent SignalR followers on one live (simulated) run for a minute: completeness of every follower's event
 # sequence against the store, and the server's resident memory sampled every second.
-# Usage: bench/web/run.sh [--followers 50] [--seconds 60] [--step-ms 20] [--join-seconds 10]
+# With --pages N, N run pages in headless Chromium follow the run instead (every point on every page, update latency,
+# memory per page).
+# Usage: bench/web/run.sh [--followers 50] [--seconds 60] [--step-ms 20] [--join-seconds 10] [--pages 20]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 dotnet build -c Release QuantStudio.Web/QuantStudio.Web.csproj -nologo -v quiet -clp:NoSummary

@@ -19,7 +19,9 @@ public sealed class HeadlessChromium : IDisposable
     private readonly ChromeDriverService service;
     private readonly string profile;
 
-    public HeadlessChromium(string downloadDirectory)
+    /// <param name="downloadDirectory">Where downloads land.</param>
+    /// <param name="extraArguments">More command-line switches for the browser (a load test keeps background tabs at full speed).</param>
+    public HeadlessChromium(string downloadDirectory, params string[] extraArguments)
     {
         DownloadDirectory = downloadDirectory;
         Directory.CreateDirectory(downloadDirectory);
@@ -33,6 +35,7 @@ public sealed class HeadlessChromium : IDisposable
         options.AddArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
             "--disable-component-update", "--disable-sync", "--no-first-run", "--no-default-browser-check", "--window-size=1400,1000",
             "--user-data-dir=" + profile);
+        options.AddArguments(extraArguments);
         options.AddUserProfilePreference("download.default_directory", downloadDirectory);
         options.AddUserProfilePreference("download.prompt_for_download", false);
         options.AddUserProfilePreference("download.directory_upgrade", true);

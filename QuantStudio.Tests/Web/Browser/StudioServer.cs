@@ -26,9 +26,12 @@ public sealed class StudioServer : IAsyncDisposable
 {
     private readonly WebApplication app;
 
-    private StudioServer(WebApplication app, string dataDirectory, Uri baseUri)
+    private readonly bool keepData;
+
+    private StudioServer(WebApplication app, string dataDirectory, Uri baseUri, bool keepData)
     {
         this.app = app;
+        this.keepData = keepData;
         DataDirectory = dataDirectory;
         BaseUri = baseUri;
     }
@@ -38,12 +41,17 @@ public sealed class StudioServer : IAsyncDisposable
     public IServiceProvider Services => app.Services;
     public IRunStore Store => app.Services.GetRequiredService<IRunStore>();
 
-    public static async Task<StudioServer> StartAsync(StudioRunner runner, IReadOnlyDictionary<string, string>? settings = null)
+    /// <summary>
+    /// Starts the app. Given <paramref name="dataDirectory"/> and <paramref name="port"/> (a restart of a server that
+    /// stopped), it serves that data folder on that port and leaves the folder in place when disposed.
+    /// </summary>
+    public static async Task<StudioServer> StartAsync(StudioRunner runner, IReadOnlyDictionary<string, string>? settings = null,
+        string? dataDirectory = null, int port = 0)
     {
-        var data = StudioPaths.NewDataDirectory("qs-browser-");
+        var data = dataDirectory ?? StudioPaths.NewDataDirectory("qs-browser-");
         var args = new List<string>
         {
-            "--urls=http://127.0.0.1:0",
+            "--urls=http://127.0.0.1:" + port.ToString(CultureInfo.InvariantCulture),
             "--QuantStudio:DataDirectory=" + data,
             "--QuantStudio:SimulatedRunner=" + (runner == StudioRunner.Simulated).ToString(CultureInfo.InvariantCulture).ToLowerInvariant(),
             "--Logging:LogLevel:Default=Warning",
@@ -66,7 +74,7 @@ public sealed class StudioServer : IAsyncDisposable
         await app.StartAsync(startTimeout.Token);
 
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        return new StudioServer(app, data, new Uri(address));
+        return new StudioServer(app, data, new Uri(address), keepData: dataDirectory is not null);
     }
 
     public async ValueTask DisposeAsync()
@@ -84,6 +92,7 @@ public sealed class StudioServer : IAsyncDisposable
         }
         await app.DisposeAsync();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        QuantStudioFactory.DeleteData(DataDirectory);
+        if (!keepData)
+            QuantStudioFactory.DeleteData(DataDirectory);
     }
 }

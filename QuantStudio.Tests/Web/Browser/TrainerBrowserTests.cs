@@ -10,26 +10,26 @@ namespace QuantStudio.Tests.Web.Browser;
 
 /// <summary>
 /// The offline preset trained for real (the app's own ExperimentRunner, in this process) and followed in the browser
-/// from the form to the download; the downloaded model.qsc then loads with `quantstudio eval` and scores the
-/// student accuracy the run reported. Runs with the training tests, alone: libtorch's generator and thread count are
+/// from the form to the download, through a server restart mid-run and a resume from the page; the downloaded model.qsc
+/// then loads with `quantstudio eval` and scores the student accuracy the run reported. Runs with the training tests, alone: libtorch's generator and thread count are
 /// process-wide, and the run should have both cores. Screenshots go to screenshots/trainer/ in the test output.
 /// </summary>
 [Collection(TrainingCollection.Name)]
 public sealed class TrainerBrowserTests(ITestOutputHelper output)
 {
-    [Fact(Timeout = 600_000)]
-    public async Task The_offline_preset_trains_for_real_in_the_browser_and_its_download_evaluates_to_the_runs_accuracy()
+    [Fact(Timeout = 1_500_000)]
+    public async Task The_offline_preset_trains_for_real_in_the_browser_resumes_after_a_restart_and_its_download_evaluates_to_the_runs_accuracy()
     {
         var clock = Stopwatch.StartNew();
-        await using var server = await StudioServer.StartAsync(StudioRunner.Trainer);
-        var downloads = Path.Combine(server.DataDirectory, "browser-downloads");
+        await using var host = await StudioHost.StartAsync(StudioRunner.Trainer);
+        var downloads = Path.Combine(host.Server.DataDirectory, "browser-downloads");
         PresetDownload download;
         using (var browser = new HeadlessChromium(downloads))
-            download = await Task.Run(() => StudioBrowserTests.PresetRunToDownload(server, browser, TimeSpan.FromMinutes(6),
-                Path.Combine(StudioBrowserTests.ScreenshotDirectory, "trainer"), filesSavedWhileTraining: true));
+            download = await Task.Run(() => StudioBrowserTests.PresetRunToDownload(host, browser, TimeSpan.FromMinutes(10),
+                Path.Combine(StudioBrowserTests.ScreenshotDirectory, "trainer"), filesSavedWhileTraining: true, restartMidRun: true));
         var checkpoint = download.Checkpoint;
 
-        var run = await GetRunAsync(server, download.RunId);
+        var run = await GetRunAsync(host.Server, download.RunId);
         Assert.Equal("finished", run.GetProperty("status").GetString());
         var summary = run.GetProperty("summary");
         var studentAccuracy = summary.GetProperty("student_accuracy").GetDouble();

@@ -1,0 +1,181 @@
+using Bunit;
+using System.Text;
+using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Components.Forms;
+using Microsoft.Extensions.DependencyInjection;
+using QuantStudio.Core.Experiments;
+using QuantStudio.Web.Components.Charts;
+using QuantStudio.Web.Components.Pages;
+using QuantStudio.Web.Estimation;
+using QuantStudio.Web.Forms;
+using QuantStudio.Web.Runs;
+
+namespace QuantStudio.Tests.Web;
+
+/// <summary>
+/// The interactive pages driven as a user drives them, on the app's own services (a QuantStudioFactory's, with its
+/// scripted runner): the form's method switch, its validation and estimate, and a run page following a live run.
+/// </summary>
+public sealed class PageComponentTests : StudioComponentContext
+{
+    // Every step reaches the page (no thinning by time), so each release of the runner's gate adds points.
+    // Uploads are limited to 4 kB here, to try one past the limit.
+    private readonly QuantStudioFactory factory = new(settings: new Dictionary<string, string?>
+    {
+        ["QuantStudio:LiveStepMetricsPerSecond"] = "0",
+        ["QuantStudio:MaxUploadBytes"] = "4096",
+    });
+
+    public PageComponentTests()
+    {
+        factory.Runner.Gate = new SemaphoreSlim(0);
+        factory.Runner.Steps = 40;
+        _ = factory.Server; // starts the app, its store and its run queue
+        Services.AddFallbackServiceProvider(factory.Services);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        factory.Runner.Gate!.Release(1000);
+        base.Dispose(disposing);
+        factory.Dispose();
+        QuantStudioFactory.DeleteData(factory.DataDirectory);
+    }
+
+    [Fact]
+    public void Switching_the_method_shows_and_hides_its_sections_in_place()
+    {
+        var cut = Render<NewExperiment>();
+        Assert.False(cut.Find("#section-teacher").HasAttribute("hidden"));
+        Assert.True(cut.Find("#section-qkd").HasAttribute("hidden"));
+
+        cut.Find("#field-method").Change(Methods.Qkd);
+        Assert.False(cut.Find("#section-qkd").HasAttribute("hidden"));
+        Assert.False(cut.Find("#section-activations").HasAttribute("hidden"));
+
+        cut.Find("#field-method").Change(Methods.FullPrecision);
+        foreach (var section in new[] { "teacher", "quantization", "distillation", "qkd" })
+            Assert.True(cut.Find($"#section-{section}").HasAttribute("hidden"), section);
+        Assert.Equal("full_precision", cut.Find("#new-experiment-form").GetAttribute("data-method"));
+        // Full precision keeps fp32: the estimate says so.
+        Assert.Equal("1.0×", cut.Find("#estimate-ratio").TextContent);
+    }
+
+    [Fact]
+    public async Task A_bad_field_shows_the_message_the_api_gives_and_clears_when_fixed()
+    {
+        var cut = Render<NewExperiment>();
+        Assert.Empty(cut.FindAll(".field-error"));
+
+        cut.Find("#field-bits").Change("12");
+        var expected = (await factory.Services.GetRequiredService<SpecChecks>().CheckAsync(cut.Instance.Form.ToSpec()))
+            .Single(e => e.Field == "quantization.bits").Message;
+        Assert.Equal(expected, cut.Find("#error-quantization-bits").TextContent);
+        Assert.NotNull(cut.Find("#form-errors"));
+        // Starting is refused while the form has errors: no run is created.
+        cut.Find("#submit-experiment").Click();
+        Assert.Empty(await factory.Store.ListRunsAsync());
+
+        cut.Find("#field-bits").Change("3");
+        Assert.Empty(cut.FindAll("#error-quantization-bits"));
+        Assert.Empty(cut.FindAll("#form-errors"));
+
+        // A model that cannot read the dataset: the same cross-field rule as the API.
+        cut.Find("#field-dataset").Change("text-synthetic");
+        Assert.Contains("reads images", cut.Find("#error-student-arch").TextContent);
+    }
+
+    [Fact]
+    public void The_expected_size_follows_the_bits_and_the_student()
+    {
+        var counts = factory.Services.GetRequiredService<IModelParameterCounts>();
+        var cut = Render<NewExperiment>();
+        string Packed() => cut.Find("#estimate-packed").TextContent;
+        Assert.Equal(Bytes.Format(CompressionEstimate.For(cut.Instance.Form.ToSpec(), counts)!.PackedBytes), Packed());
+
+        var at4 = Packed();
+        cut.Find("#field-bits").Change("2");
+        var at2 = CompressionEstimate.For(cut.Instance.Form.ToSpec(), counts)!;
+        Assert.Equal(2, at2.Bits);
+        Assert.Equal(Bytes.Format(at2.PackedBytes), Packed());
+        Assert.NotEqual(at4, Packed());
+
+        var parameters = cut.Find("#estimate-params").TextContent;
+        cut.Find("#field-student-width").Change("2");
+        Assert.NotEqual(parameters, cut.Find("#estimate-params").TextContent);
+    }
+
+    [Fact]
+    public void A_preset_fills_the_form_in_place()
+    {
+        var cut = Render<NewExperiment>();
+        cut.Find("#preset-load-char-lstm").Click();
+        Assert.Equal("char-lstm", cut.Instance.Form.Student);
+        Assert.Equal("text-synthetic", cut.Instance.Form.Dataset);
+        Assert.Equal("char-lstm", cut.Find("#field-student").GetAttribute("value"));
+        Assert.Empty(cut.FindAll(".field-error"));
+    }
+
+    [Fact]
+    public void A_teacher_file_is_checked_and_stored_in_place_and_its_name_fills_the_form()
+    {
+        var cut = Render<NewExperiment>();
+        cut.Find("#teacher-source-upload").Change(true);
+        Assert.False(cut.Find("[data-teacher-source=upload]").HasAttribute("hidden"));
+
+        var upload = cut.FindComponent<InputFile>();
+        upload.UploadFiles(InputFileContent.CreateFromBinary(Encoding.UTF8.GetBytes("not safetensors at all"), "teacher.safetensors"));
+        Eventually(() => cut.Find("#teacher-upload-status").TextContent.StartsWith("teacher.safetensors: ", StringComparison.Ordinal), "the refusal");
+        Assert.Null(cut.Instance.Form.TeacherCheckpoint);
+
+        upload.UploadFiles(InputFileContent.CreateFromBinary(new byte[5000], "big.safetensors"));
+        Eventually(() => cut.Find("#teacher-upload-status").TextContent.Contains("limited to 4096 bytes", StringComparison.Ordinal), "the size limit");
+        Assert.Null(cut.Instance.Form.TeacherCheckpoint);
+
+        upload.UploadFiles(InputFileContent.CreateFromBinary(UploadTests.Safetensors(UploadTests.GoodHeader, 36), "teacher.safetensors"));
+        Eventually(() => cut.Instance.Form.TeacherCheckpoint is not null, "the stored upload's name in the form");
+        var name = cut.Instance.Form.TeacherCheckpoint!;
+        Assert.Matches("^teacher-[0-9a-f]{16}\\.safetensors$", name);
+        Assert.True(File.Exists(Path.Combine(factory.DataDirectory, "uploads", name)));
+        Assert.Contains("2 tensors", cut.Find("#teacher-upload-status").TextContent);
+        Assert.Equal(name, cut.Find("#field-teacher-checkpoint").GetAttribute("value"));
+    }
+
+    [Fact]
+    public async Task The_run_page_extends_its_charts_as_events_arrive_and_acts_in_place()
+    {
+        var client = factory.CreateClient();
+        var id = await TestSpecs.CreateRunAsync(client);
+        await TestSpecs.WaitForStatusAsync(client, id, "running");
+
+        var cut = Render<RunDetail>(p => p.Add(x => x.Id, id));
+        var loss = cut.FindComponents<LineChart>().Single(c => c.Instance.Id == "chart-loss");
+        Eventually(() => cut.Instance.View.Log.Count >= 2, "the replayed start of the run");
+        Assert.Equal("running", cut.Find("#run-status").TextContent);
+
+        // Steps arrive one at a time: the loss chart grows by extending its trace, never redrawing it.
+        var drawn = new List<int>();
+        for (var i = 0; i < 3; i++)
+        {
+            factory.Runner.Gate!.Release(3);
+            var before = drawn.Count == 0 ? 0 : drawn[^1];
+            Eventually(() => loss.Instance.DrawnPoints[0] > before, $"more loss points than {before}", TimeSpan.FromSeconds(10));
+            drawn.Add(await Renderer.Dispatcher.InvokeAsync(() => loss.Instance.DrawnPoints[0]));
+        }
+        Assert.Equal(drawn.Order(), drawn);
+        Assert.True(PlotlyCalls("extendTraces").Count >= 3, AllCalls);
+        // At most one redraw, for the phase marker of the replay; every step went out as an extend.
+        Assert.InRange(await Renderer.Dispatcher.InvokeAsync(() => loss.Instance.Redraws), 0, 1);
+
+        // Cancel in place: the status and the buttons follow the run's end without leaving the page.
+        cut.Find("#action-cancel").Click();
+        Eventually(() => cut.Find("#run-status").TextContent == "cancelled", "the run cancelled", TimeSpan.FromSeconds(10));
+        Assert.NotNull(cut.Find("#action-resume"));
+        // The run has ended, so the page stops following it (and renders no more frames).
+        Eventually(() => cut.Find("#run-detail").GetAttribute("data-following") == "false", "the page done following the ended run", TimeSpan.FromSeconds(10));
+        cut.Find("#action-delete").Click();
+        cut.Find("#action-delete-confirm").Click();
+        Assert.EndsWith("/runs", Services.GetRequiredService<NavigationManager>().Uri);
+        Assert.Null(await factory.Store.GetRunAsync(id));
+    }
+}

@@ -1,0 +1,129 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text.Json;
+using OpenQA.Selenium;
+using QuantStudio.Tests.Web.Browser;
+
+/// <summary>
+/// N run pages (tabs of one headless Chromium, each its own Blazor circuit) following one live run, opened one after the
+/// other while it runs (each replays the history, then follows). Each tab records, every
+/// 10 ms, when its loss chart's trace grew; at the end every tab must hold every stored step point, and the time from an
+/// event's time stamp (when the runner emitted it) to the first sample showing its point is the update latency. The
+/// server's resident memory is sampled before the pages open and while they follow.
+/// </summary>
+internal static class PageFollowers
+{
+    private const string Recorder = """
+        const el = document.getElementById('chart-loss');
+        window.qsSamples = [];
+        let last = -1;
+        setInterval(() => {
+          const n = el && el.data && el.data.length ? el.data[0].x.length : 0;
+          if (n !== last) { window.qsSamples.push([Date.now(), n]); last = n; }
+        }, 10);
+        """;
+
+    public static async Task<int> RunAsync(Uri baseUri, HttpClient http, long runId, int pages, Func<long?> rssKb, Stopwatch clock)
+    {
+        var download = Path.Combine(Path.GetTempPath(), "qs-webbench-downloads-" + Guid.NewGuid().ToString("N"));
+        var before = rssKb();
+        using var browser = new HeadlessChromium(download, "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
+            "--disable-backgrounding-occluded-windows");
+        var driver = browser.Driver;
+        var handles = new List<string>();
+        var opened = clock.Elapsed;
+        // One tab after the other, each interactive with its chart drawn before the next opens: a tab drawn in the
+        // background (opened while another has the focus) may wait for the focus to draw its first frame.
+        for (var i = 0; i < pages; i++)
+        {
+            if (i > 0)
+                driver.SwitchTo().NewWindow(WindowType.Tab);
+            driver.Navigate().GoToUrl(new Uri(baseUri, $"/runs/{runId}"));
+            browser.WaitFor(d => d.FindElements(By.CssSelector("main[data-interactive=true]")).Count == 1, TimeSpan.FromSeconds(120), "an interactive page");
+            browser.WaitFor(_ => browser.Script("const el = document.getElementById('chart-loss'); return !!(el && el.data);") is true,
+                TimeSpan.FromSeconds(120), "the loss chart");
+            browser.Script(Recorder);
+            handles.Add(driver.CurrentWindowHandle);
+        }
+        var allOpen = DateTimeOffset.UtcNow;
+        Console.WriteLine($"pages: {pages} open after {(clock.Elapsed - opened).TotalSeconds:F1} s");
+        var withPages = new List<long>();
+        string status;
+        while (true)
+        {
+            if (rssKb() is { } kb)
+                withPages.Add(kb);
+            var run = await http.GetFromJsonAsync<JsonElement>($"/api/runs/{runId}");
+            status = run.GetProperty("run").GetProperty("status").GetString()!;
+            if (status is not ("queued" or "running"))
+                break;
+            await Task.Delay(1000);
+        }
+
+        // The stored step metrics, in order, with the time each was emitted.
+        var steps = new List<DateTimeOffset>();
+        long after = 0;
+        while (true)
+        {
+            var page = (await http.GetFromJsonAsync<JsonElement[]>($"/api/runs/{runId}/events?afterSeq={after}&limit=10000"))!;
+            if (page.Length == 0)
+                break;
+            after = page[^1].GetProperty("seq").GetInt64();
+            steps.AddRange(page.Where(e => e.GetProperty("type").GetString() == "step_metrics").Select(e => e.GetProperty("time").GetDateTimeOffset()));
+        }
+
+        // Every page ends with every stored point (the frames have caught up once the trace stops growing).
+        var complete = 0;
+        var latencies = new List<double>();
+        var finals = new List<long>();
+        foreach (var handle in handles)
+        {
+            driver.SwitchTo().Window(handle);
+            try
+            {
+                browser.WaitFor(_ => Convert.ToInt64(browser.Script("const el = document.getElementById('chart-loss'); return el.data[0].x.length;"), CultureInfo.InvariantCulture) >= steps.Count,
+                    TimeSpan.FromSeconds(30), "every point");
+            }
+            catch (WebDriverTimeoutException)
+            {
+            }
+            var samples = ((IEnumerable<object>)browser.Script("return window.qsSamples;")!)
+                .Select(s => ((IReadOnlyList<object>)s).Select(v => Convert.ToDouble(v, CultureInfo.InvariantCulture)).ToArray()).ToList();
+            var final = (long)samples[^1][1];
+            finals.Add(final);
+            if (final == steps.Count)
+                complete++;
+            // Point k is drawn at the first sample holding more than k points; only points emitted once every page was open count.
+            var first = (int)samples[0][1];
+            var s = 0;
+            for (var k = first; k < Math.Min(final, steps.Count); k++)
+            {
+                while (s < samples.Count && samples[s][1] <= k)
+                    s++;
+                if (s == samples.Count)
+                    break;
+                if (steps[k] > allOpen)
+                    latencies.Add(samples[s][0] - steps[k].ToUnixTimeMilliseconds());
+            }
+        }
+        latencies.Sort();
+        double Pct(double p) => latencies.Count == 0 ? double.NaN : latencies[Math.Min(latencies.Count - 1, (int)(p * latencies.Count))];
+        static string Mb(double kb) => (kb / 1024.0).ToString("F1", CultureInfo.InvariantCulture) + " MB";
+
+        Console.WriteLine($"run {runId}: {status}, {steps.Count} step points stored");
+        Console.WriteLine($"pages complete (every stored point on the loss chart): {complete}/{pages}; points per page: {string.Join(" ", finals)}");
+        Console.WriteLine($"update latency (event emitted to drawn, {latencies.Count} points): p50 {Pct(0.5):F0} ms, p90 {Pct(0.9):F0} ms, p99 {Pct(0.99):F0} ms, max {(latencies.Count > 0 ? latencies[^1] : double.NaN):F0} ms");
+        if (before is { } b && withPages.Count > 0)
+            Console.WriteLine($"server RSS: {Mb(b)} before the pages, {Mb(withPages.Max())} at most with {pages} pages: " +
+                              $"{Mb((withPages.Max() - b) / (double)pages)} per page (the run's own growth included)");
+        try
+        {
+            Directory.Delete(download, true);
+        }
+        catch (IOException)
+        {
+        }
+        return complete == pages && status == "finished" ? 0 : 1;
+    }
+}
