@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Text.Json;
 
 using TorchSharp;
@@ -21,6 +22,28 @@ public static class SafetensorsHeader
     public const long MaxHeaderBytes = 100L * 1024 * 1024;
 
     public const string MetadataKey = "__metadata__";
+
+    /// <summary>
+    /// The header of the safetensors file in <paramref name="file"/> (a seekable stream), checked against the file's
+    /// length, without reading the tensors: a large file costs no memory and no engine call.
+    /// </summary>
+    public static (List<SafetensorsEntry> Entries, Dictionary<string, string> Metadata, long DataBytes) Read(Stream file)
+    {
+        var length = file.Length;
+        if (length < 8)
+            throw new SafetensorsFormatException("the file is shorter than the 8-byte safetensors header length");
+        Span<byte> prefix = stackalloc byte[8];
+        file.Position = 0;
+        file.ReadExactly(prefix);
+        var headerLength = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
+        if (headerLength == 0 || headerLength > MaxHeaderBytes || (long)headerLength > length - 8)
+            throw new SafetensorsFormatException($"the header length {headerLength} does not fit the file ({length} bytes)");
+        var header = new byte[headerLength];
+        file.ReadExactly(header);
+        var dataBytes = length - 8 - (long)headerLength;
+        var (entries, metadata) = Parse(header, dataBytes);
+        return (entries, metadata, dataBytes);
+    }
 
     /// <summary>Entries sorted by their position in the data section, plus the optional metadata.</summary>
     public static (List<SafetensorsEntry> Entries, Dictionary<string, string> Metadata) Parse(ReadOnlySpan<byte> json, long dataLength)

@@ -81,6 +81,25 @@ public sealed class RunsApiTests : IDisposable
     }
 
     [Fact]
+    public async Task A_resume_right_after_a_cancel_waits_for_the_runner_to_return_instead_of_refusing()
+    {
+        factory.Runner.Gate = new SemaphoreSlim(0);
+        // The cancelled event (and status) is stored, then the runner takes a while to return, as a trainer closing its files.
+        factory.Runner.ReturnDelay = TimeSpan.FromSeconds(2);
+        var client = factory.CreateClient();
+        var id = await TestSpecs.CreateRunAsync(client);
+        await TestSpecs.WaitForStatusAsync(client, id, "running");
+        Assert.Equal(HttpStatusCode.Accepted, (await client.PostAsync($"/api/runs/{id}/cancel", null)).StatusCode);
+        await TestSpecs.WaitForStatusAsync(client, id, "cancelled");
+
+        factory.Runner.Gate = null;
+        factory.Runner.ReturnDelay = TimeSpan.Zero;
+        Assert.Equal(HttpStatusCode.Accepted, (await client.PostAsync($"/api/runs/{id}/resume", null)).StatusCode);
+        await TestSpecs.WaitForStatusAsync(client, id, "finished");
+        Assert.True(factory.Runner.Contexts[^1].Resume);
+    }
+
+    [Fact]
     public async Task A_failing_runner_marks_the_run_failed_with_its_error()
     {
         factory.Runner.FailAfterSteps = 2;

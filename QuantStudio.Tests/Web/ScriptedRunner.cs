@@ -19,6 +19,9 @@ public sealed class ScriptedRunner : IExperimentRunner
     /// <summary>How long a cancelled run takes to stop (a trainer finishes its step), before it emits RunCancelled.</summary>
     public TimeSpan CancelDelay { get; set; } = TimeSpan.Zero;
 
+    /// <summary>How long a cancelled run takes to return after its terminal event is stored (a trainer closing its files).</summary>
+    public TimeSpan ReturnDelay { get; set; } = TimeSpan.Zero;
+
     /// <summary>Set to make the run fail after this many steps.</summary>
     public int? FailAfterSteps { get; set; }
 
@@ -75,6 +78,8 @@ public sealed class ScriptedRunner : IExperimentRunner
             if (CancelDelay > TimeSpan.Zero)
                 await Task.Delay(CancelDelay, CancellationToken.None);
             ev.Emit(new RunCancelled("cancelled"));
+            if (ReturnDelay > TimeSpan.Zero)
+                await Task.Delay(ReturnDelay, CancellationToken.None);
             throw;
         }
         catch (Exception ex)

@@ -21,13 +21,14 @@ public sealed class TeacherReferenceTests : IDisposable
     }
 
     private static string SpecWithTeacher(string checkpoint) =>
-        TestSpecs.Json().Replace("\"arch\": \"cifar-teacher\"", $"\"arch\": \"cifar-teacher\", \"checkpoint\": {JsonSerializer.Serialize(checkpoint)}");
+        TestSpecs.Json().Replace("\"arch\": \"cifar-teacher\"",
+            $"\"arch\": \"cifar-teacher\", \"width\": {TeacherFiles.Width}, \"checkpoint\": {JsonSerializer.Serialize(checkpoint)}");
 
     private static async Task<HttpResponseMessage> PostAsync(HttpClient client, string json) =>
         await client.PostAsync("/api/runs", new StringContent(json, Encoding.UTF8, "application/json"));
 
-    private static byte[] ValidSafetensors() => UploadTests.Safetensors(
-        """{"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]}}""", 24);
+    /// <summary>The weights of the teacher the spec names: a file that passes every check before a run is queued.</summary>
+    private static byte[] ValidSafetensors() => TeacherFiles.Of("cifar-teacher", TeacherFiles.Width, TeacherFiles.Shapes);
 
     private async Task<string> UploadAsync(HttpClient client)
     {

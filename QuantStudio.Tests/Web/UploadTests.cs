@@ -9,7 +9,10 @@ namespace QuantStudio.Tests.Web;
 
 public sealed class UploadTests : IDisposable
 {
-    private readonly QuantStudioFactory factory = new(settings: new Dictionary<string, string?> { ["QuantStudio:MaxUploadBytes"] = "4096" });
+    /// <summary>Room for a narrow teacher's weights (about 1.1 MB), and a limit a test can exceed cheaply.</summary>
+    private const int MaxUploadBytes = 4 << 20;
+
+    private readonly QuantStudioFactory factory = new(settings: new Dictionary<string, string?> { ["QuantStudio:MaxUploadBytes"] = MaxUploadBytes.ToString(System.Globalization.CultureInfo.InvariantCulture) });
 
     public void Dispose()
     {
@@ -72,10 +75,12 @@ public sealed class UploadTests : IDisposable
     public async Task An_upload_is_deleted_unless_a_queued_or_running_run_uses_it()
     {
         var client = factory.CreateClient();
-        var name = (await (await client.PostAsync("/api/uploads/teacher", new ByteArrayContent(Safetensors(GoodHeader, 36))))
+        var teacher = TeacherFiles.Of("cifar-teacher", TeacherFiles.Width, TeacherFiles.Shapes);
+        var name = (await (await client.PostAsync("/api/uploads/teacher", new ByteArrayContent(teacher)))
             .Content.ReadFromJsonAsync<JsonElement>()).GetProperty("name").GetString()!;
         factory.Runner.Gate = new SemaphoreSlim(0);
-        var spec = TestSpecs.Json().Replace("\"arch\": \"cifar-teacher\"", $"\"arch\": \"cifar-teacher\", \"checkpoint\": \"{name}\"");
+        var spec = TestSpecs.Json().Replace("\"arch\": \"cifar-teacher\"",
+            $"\"arch\": \"cifar-teacher\", \"width\": {TeacherFiles.Width}, \"checkpoint\": \"{name}\"");
         var id = await TestSpecs.CreateRunAsync(client, spec);
         await factory.Runner.Started.Task.WaitAsync(TimeSpan.FromSeconds(10));
 
@@ -115,7 +120,8 @@ public sealed class UploadTests : IDisposable
     public async Task An_oversized_upload_is_refused()
     {
         var client = factory.CreateClient();
-        var big = Safetensors("""{"w":{"dtype":"U8","shape":[8000],"data_offsets":[0,8000]}}""", 8000);
+        const int size = MaxUploadBytes + 8000;
+        var big = Safetensors($$$"""{"w":{"dtype":"U8","shape":[{{{size}}}],"data_offsets":[0,{{{size}}}]}}""", size);
         var res = await client.PostAsync("/api/uploads/teacher", new ByteArrayContent(big));
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, res.StatusCode);
         Assert.Empty(Directory.GetFiles(Path.Combine(factory.DataDirectory, "uploads")));

@@ -1,9 +1,13 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
+using QuantStudio.Core.Checkpoints;
 using QuantStudio.Core.Data;
+using QuantStudio.Core.Engine;
+using QuantStudio.Core.Models;
 using QuantStudio.Core.Experiments;
 using QuantStudio.Core.Training;
+using QuantStudio.Web.Estimation;
 using QuantStudio.Web.Options;
 
 namespace QuantStudio.Web.Runs;
@@ -37,9 +41,36 @@ public sealed partial class RunInputs(IOptions<QuantStudioOptions> options, IRun
         var errors = new List<SpecError>();
         if (DatasetError(spec.Dataset) is { } d)
             errors.Add(d);
-        if (TeacherReference(spec) is { } reference && (await TeacherPathAsync(reference, ct)).Error is { } t)
-            errors.Add(t);
+        if (TeacherReference(spec) is { } reference)
+        {
+            var (path, error) = await TeacherPathAsync(reference, ct);
+            if ((error ?? TeacherFitError(spec, reference, path!)) is { } t)
+                errors.Add(t);
+        }
         return errors;
+    }
+
+    /// <summary>
+    /// A teacher file for another architecture, width or input, named before the run is queued. Image datasets only:
+    /// a text model's vocabulary is known once the corpus is read, and the runner checks it then.
+    /// </summary>
+    private static SpecError? TeacherFitError(ExperimentSpec spec, string reference, string path)
+    {
+        var teacher = spec.Teacher!;
+        if (!ModelZoo.IsKnown(teacher.Arch) || ModelZoo.IsLanguageModel(teacher.Arch) ||
+            ModelZooParameterCounts.DatasetShape(spec.Dataset.Name) is not { IsText: false } input)
+            return null;
+        try
+        {
+            using var file = File.OpenRead(path);
+            return WeightsFileFit.Problem(file, teacher.Arch, teacher.Width, 1.0, input) is { } problem
+                ? new SpecError("teacher.checkpoint", $"'{reference}': {problem}")
+                : null;
+        }
+        catch (Exception e) when (e is SafetensorsFormatException or IOException or ArgumentException)
+        {
+            return new SpecError("teacher.checkpoint", $"'{reference}' cannot be read as safetensors: {e.Message}");
+        }
     }
 
     /// <summary>The spec as the runner gets it: the teacher and dataset root as absolute paths; or why it cannot run.</summary>

@@ -64,7 +64,11 @@ public sealed class RunService(
         var run = await store.GetRunAsync(id, ct);
         if (run is null)
             return RunCommandResult.NotFound;
-        if (!run.Status.IsResumable() || queue.IsActive(id))
+        if (!run.Status.IsResumable())
+            return RunCommandResult.Conflict;
+        // The terminal event is stored just before the runner returns: a run that already reads cancelled or failed may
+        // still be closing its files. Wait for that, as delete does, rather than refuse a resume the page offered.
+        if (!await queue.WaitUntilIdleAsync(id, TimeSpan.FromSeconds(10)))
             return RunCommandResult.Conflict;
         var ok = await store.TryTransitionAsync(id, [RunStatus.Interrupted, RunStatus.Cancelled, RunStatus.Failed],
             new RunTransition(RunStatus.Queued) { ClearFinish = true, Resume = true }, ct);

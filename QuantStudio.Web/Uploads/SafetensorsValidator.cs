@@ -1,11 +1,10 @@
-using System.Buffers.Binary;
 using QuantStudio.Core.Engine;
 
 namespace QuantStudio.Web.Uploads;
 
 /// <summary>
 /// Checks that an uploaded file is a safetensors file the trainer can load, before it is stored. The header is checked
-/// by the engine's own reader (<see cref="SafetensorsHeader.Parse"/>: a JSON object, a dtype the engine reads, shapes,
+/// by the engine's own reader (<see cref="SafetensorsHeader.Read"/>: a JSON object, a dtype the engine reads, shapes,
 /// data offsets that tile the data section exactly), so an upload accepted here is one the trainer accepts. Only the
 /// header is read: the tensors are not loaded, so a large upload costs no memory and no engine call.
 /// </summary>
@@ -18,21 +17,9 @@ public static class SafetensorsValidator
 
     public static Result Validate(Stream stream)
     {
-        var length = stream.Length;
-        if (length < 8)
-            return Result.Fail("the file is shorter than the 8-byte safetensors header length");
-        Span<byte> prefix = stackalloc byte[8];
-        stream.Position = 0;
-        stream.ReadExactly(prefix);
-        var headerLength = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
-        if (headerLength == 0 || headerLength > SafetensorsHeader.MaxHeaderBytes || (long)headerLength > length - 8)
-            return Result.Fail($"the header length {headerLength} does not fit the file ({length} bytes)");
-        var header = new byte[headerLength];
-        stream.ReadExactly(header);
-        var dataBytes = length - 8 - (long)headerLength;
         try
         {
-            var (entries, _) = SafetensorsHeader.Parse(header, dataBytes);
+            var (entries, _, dataBytes) = SafetensorsHeader.Read(stream);
             return new Result(true, null, entries.Count, dataBytes);
         }
         catch (SafetensorsFormatException ex)

@@ -83,8 +83,14 @@ public sealed class LsqQuantizers : IDisposable
             seen[a] = (x.abs().mean().AsDouble(), x.min().AsDouble() < 0);
             return null;
         })).ToList();
+        // In training mode, as the quantizers will see the inputs: a fresh network's batch norm only
+        // normalizes with batch statistics (its running statistics start at mean 0, variance 1, so in
+        // eval mode deeper inputs come out 10 to 35 times smaller and their steps collapse). The
+        // pass must not move the running statistics, so every buffer is put back afterwards.
+        var buffers = model.buffers().ToList();
+        var saved = buffers.Select(b => b.clone()).ToList();
         var wasTraining = model.training;
-        model.eval();
+        model.train();
         // The activation quantizers step aside: the probes must see the layers' real inputs.
         calibrating = true;
         try
@@ -95,6 +101,8 @@ public sealed class LsqQuantizers : IDisposable
         {
             calibrating = false;
             model.train(wasTraining);
+            for (var i = 0; i < buffers.Count; i++)
+                buffers[i].copy_(saved[i]);
             foreach (var p in probes)
                 p.Dispose();
         }
