@@ -218,4 +218,30 @@ public sealed class ComponentTests : StudioComponentContext
         var training = Render<ResultPanel>(p => p.Add(x => x.Summary, new Dictionary<string, double> { ["val_accuracy"] = 0.5 }));
         Assert.Empty(training.FindAll("#result-panel"));
     }
+
+    [Fact]
+    public void The_result_panel_shows_the_onnx_export_when_the_run_made_one()
+    {
+        var summary = new Dictionary<string, double>
+        {
+            ["student_accuracy"] = 0.9445, ["qsc_bytes"] = 11_548, ["onnx_accuracy"] = 0.9445, ["onnx_bytes"] = 13_136,
+            ["student_onnx_latency_ms_batch1"] = 0.26, ["teacher_onnx_latency_ms_batch1"] = 14.75,
+        };
+        var cut = Render<ResultPanel>(p => p.Add(x => x.Summary, summary));
+        Assert.Equal("13.14 kB · 94.5% in ONNX Runtime", cut.Find("#result-onnx").TextContent);
+        Assert.Equal("0.26 ms · teacher 14.75 ms", cut.Find("#result-onnx-latency").TextContent);
+
+        var without = Render<ResultPanel>(p => p.Add(x => x.Summary, new Dictionary<string, double> { ["student_accuracy"] = 0.9 }));
+        Assert.Empty(without.FindAll("#result-onnx"));
+    }
+
+    [Fact]
+    public void The_estimate_panel_shows_the_warning_when_full_precision_layers_dominate()
+    {
+        var warned = Render<EstimatePanel>(p => p.Add(x => x.Estimate,
+            new QuantStudio.Web.Estimation.CompressionEstimate(855_050, 3_420_200, 3_192_872, 1.07, 4, 800_000, "the first and last layers hold 99 % of the size")));
+        Assert.Equal("the first and last layers hold 99 % of the size", warned.Find("#estimate-warning").TextContent);
+        var plain = Render<EstimatePanel>(p => p.Add(x => x.Estimate, new QuantStudio.Web.Estimation.CompressionEstimate(1000, 4000, 600, 6.67, 4)));
+        Assert.Empty(plain.FindAll("#estimate-warning"));
+    }
 }
