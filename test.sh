@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds everything (including the native libtorch shim) and runs the whole test suite.
+# Builds everything and runs the whole test suite; the last line gives the totals over every test assembly.
 set -euo pipefail
 cd "$(dirname "$0")"
 QS_WITH_BROWSER=1 QS_WITH_PYTORCH=1 scripts/install-deps.sh
