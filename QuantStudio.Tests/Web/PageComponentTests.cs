@@ -117,7 +117,7 @@ public sealed class PageComponentTests : StudioComponentContext
     }
 
     [Fact]
-    public void A_teacher_file_is_checked_and_stored_in_place_and_its_name_fills_the_form()
+    public async Task A_teacher_file_is_checked_and_stored_in_place_its_name_fills_the_form_and_a_mismatch_is_named()
     {
         var cut = Render<NewExperiment>();
         cut.Find("#teacher-source-upload").Change(true);
@@ -139,6 +139,16 @@ public sealed class PageComponentTests : StudioComponentContext
         Assert.True(File.Exists(Path.Combine(factory.DataDirectory, "uploads", name)));
         Assert.Contains("2 tensors", cut.Find("#teacher-upload-status").TextContent);
         Assert.Equal(name, cut.Find("#field-teacher-checkpoint").GetAttribute("value"));
+
+        // A well-formed file that is not the form's teacher (cifar-teacher) is named on the field, with the mismatch, and
+        // starting is refused: no run is created and the app goes on answering.
+        Eventually(() => cut.FindAll("#error-teacher-checkpoint").Count == 1, "the mismatch on the teacher field");
+        var message = cut.Find("#error-teacher-checkpoint").TextContent;
+        Assert.Contains("do not fit cifar-teacher", message);
+        Assert.Contains("are not the model's: w, b", message);
+        cut.Find("#submit-experiment").Click();
+        Assert.Empty(await factory.Store.ListRunsAsync());
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await factory.CreateClient().GetAsync("/api/runs")).StatusCode);
     }
 
     [Fact]
