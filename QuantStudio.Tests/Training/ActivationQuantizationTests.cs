@@ -4,6 +4,7 @@ using QuantStudio.Core.Experiments;
 using QuantStudio.Core.Models;
 using QuantStudio.Core.Models.Layers;
 using QuantStudio.Core.Quantization;
+using QuantStudio.Core.Training;
 using QuantStudio.Core.Training.Quantizers;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -52,6 +53,29 @@ public sealed class ActivationQuantizationTests
         {
             Directory.Delete(dir, true);
         }
+    }
+
+    /// <summary>
+    /// A step whose gradients run away (as at the start of QKD's co-studying, where the student's norm went 5.2, 14.8,
+    /// 27.6 in three steps and its output went constant) is bounded before the optimizer sees it: weights and steps together.
+    /// </summary>
+    [Fact]
+    public void Learned_step_methods_bound_the_students_gradient_norm_before_each_update()
+    {
+        using var scope = torch.NewDisposeScope();
+        torch.manual_seed(9);
+        using var model = ModelZoo.Create("cifar-student-3", Shape, 1.0);
+        var spec = TrainingRuns.Spec(Methods.Qat) with { Quantization = new QuantizationSpec { Bits = 4, ActivationBits = 4 } };
+        using var method = new QatMethod(model, spec);
+        var input = torch.randn(16, 3, 32, 32).ToChannelsLast();
+        // A loss a thousand times too large: gradients far above any bound.
+        model.call(input).pow(2).sum().mul(1000).backward();
+        var tensors = model.parameters().Cast<Tensor>().Concat(method.StepTensors()).ToList();
+        double Norm() => Math.Sqrt(tensors.Where(t => t.grad is not null).Sum(t => t.grad!.pow(2).sum().AsDouble()));
+        Assert.True(Norm() > 100 * LsqMethod.MaxGradientNorm, $"the test's gradients are only {Norm():G3}");
+
+        method.AfterBackward(0);
+        Assert.InRange(Norm(), 0.99 * LsqMethod.MaxGradientNorm, 1.0001 * LsqMethod.MaxGradientNorm);
     }
 
     [Fact]
