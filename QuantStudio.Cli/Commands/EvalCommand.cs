@@ -137,18 +137,7 @@ public sealed class EvalCommand(DatasetLoadOptions? datasetOptions = null) : ICo
             else
                 w.WriteNull("subset");
             w.WriteBoolean("includes_training_examples", includesTraining);
-            w.WriteNumber("examples", r.Examples);
-            if (r.Accuracy is { } accuracy)
-            {
-                w.WriteNumber("correct", r.Correct);
-                w.WriteNumber("accuracy", accuracy);
-            }
-            w.WriteNumber("loss", r.Loss);
-            if (r.Perplexity is { } perplexity)
-            {
-                w.WriteNumber("characters", r.Predictions);
-                w.WriteNumber("perplexity", perplexity);
-            }
+            EvaluationJson.WriteFigures(w, r);
             w.WriteEndObject();
         }
         stdout.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));

@@ -88,18 +88,7 @@ internal static class OnnxEvalCommand
             w.WriteString("dataset", dataset);
             w.WriteString("split", r.Split);
             w.WriteNumber("seed", seed);
-            w.WriteNumber("examples", r.Examples);
-            if (r.Accuracy is { } accuracy)
-            {
-                w.WriteNumber("correct", r.Correct);
-                w.WriteNumber("accuracy", accuracy);
-            }
-            w.WriteNumber("loss", r.Loss);
-            if (r.Perplexity is { } perplexity)
-            {
-                w.WriteNumber("characters", r.Predictions);
-                w.WriteNumber("perplexity", perplexity);
-            }
+            EvaluationJson.WriteFigures(w, r);
             w.WriteEndObject();
         }
         stdout.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
