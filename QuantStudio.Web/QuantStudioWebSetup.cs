@@ -59,7 +59,7 @@ public static class QuantStudioWebSetup
         services.AddSingleton<BoundAddressCheck>();
         services.AddHostedService(sp => sp.GetRequiredService<BoundAddressCheck>());
         services.AddSingleton<ApiKeyCookie>();
-        services.AddSingleton<IRunStore, SqliteRunStore>();
+        services.AddSingleton<IRunStore>(sp => new SqliteRunStore(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<QuantStudioOptions>>().Value.DatabasePath));
         services.AddSingleton<RunEventBroker>();
         services.AddSingleton<RunListNotifier>();
         services.AddSingleton<RunFollower>();

@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using QuantStudio.Core.Experiments;
 
-namespace QuantStudio.Web.Runs;
+namespace QuantStudio.Core.Runs;
 
 /// <summary>
 /// The JSON form of run events in the store, the REST API, the hub and metrics.jsonl: snake_case like

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using QuantStudio.Core.Experiments;
 
-namespace QuantStudio.Web.Runs;
+namespace QuantStudio.Core.Runs;
 
 /// <summary>
 /// A run event as stored and sent: its number, type name, time and JSON. The JSON is parsed once into

@@ -1,11 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Options;
 using QuantStudio.Core.Experiments;
-using QuantStudio.Web.Options;
 
-namespace QuantStudio.Web.Runs;
+namespace QuantStudio.Core.Runs;
 
 /// <summary>
 /// The embedded store: data/quantstudio.db in WAL mode (readers never block the writer), one pooled
@@ -14,11 +12,6 @@ namespace QuantStudio.Web.Runs;
 public sealed class SqliteRunStore : IRunStore
 {
     private readonly string connectionString;
-
-    public SqliteRunStore(IOptions<QuantStudioOptions> options)
-        : this(options.Value.DatabasePath)
-    {
-    }
 
     public SqliteRunStore(string databasePath)
     {
@@ -62,16 +55,99 @@ public sealed class SqliteRunStore : IRunStore
                 PRIMARY KEY (run_id, seq)
             ) WITHOUT ROWID;
             CREATE INDEX IF NOT EXISTS events_by_type ON events (run_id, type, seq);
+            CREATE TABLE IF NOT EXISTS sweeps (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                name TEXT NOT NULL,
+                spec_json TEXT NOT NULL,
+                axes_json TEXT NOT NULL,
+                created_at TEXT NOT NULL
+            );
             """, ct);
+        // Databases made before sweeps existed lack the column.
+        if (!await HasColumnAsync(c, "runs", "sweep_id", ct))
+            await ExecAsync(c, "ALTER TABLE runs ADD COLUMN sweep_id INTEGER NULL;", ct);
+        await ExecAsync(c, "CREATE INDEX IF NOT EXISTS runs_by_sweep ON runs (sweep_id, id);", ct);
+    }
+
+    private static async Task<bool> HasColumnAsync(SqliteConnection c, string table, string column, CancellationToken ct)
+    {
+        await using var cmd = c.CreateCommand();
+        cmd.CommandText = $"SELECT COUNT(*) FROM pragma_table_info('{table}') WHERE name = $column;";
+        cmd.Parameters.AddWithValue("$column", column);
+        return (long)(await cmd.ExecuteScalarAsync(ct))! > 0;
     }
 
     public async Task<RunRecord> CreateRunAsync(NewRun run, CancellationToken ct = default)
     {
         await using var c = await OpenAsync(ct);
+        var id = await InsertRunAsync(c, null, run, null, ct);
+        return (await GetRunAsync(c, id, ct))!;
+    }
+
+    public async Task<(SweepRecord Sweep, IReadOnlyList<RunRecord> Runs)> CreateSweepAsync(NewSweep sweep, IReadOnlyList<NewRun> runs,
+        CancellationToken ct = default)
+    {
+        await using var c = await OpenAsync(ct);
+        await using var tx = (SqliteTransaction)await c.BeginTransactionAsync(ct);
+        long sweepId;
+        await using (var cmd = c.CreateCommand())
+        {
+            cmd.Transaction = tx;
+            cmd.CommandText = "INSERT INTO sweeps (name, spec_json, axes_json, created_at) VALUES ($name, $spec, $axes, $created) RETURNING id;";
+            cmd.Parameters.AddWithValue("$name", sweep.Name);
+            cmd.Parameters.AddWithValue("$spec", sweep.SpecJson);
+            cmd.Parameters.AddWithValue("$axes", sweep.AxesJson);
+            cmd.Parameters.AddWithValue("$created", Format(sweep.CreatedAt));
+            sweepId = (long)(await cmd.ExecuteScalarAsync(ct))!;
+        }
+        foreach (var run in runs)
+            await InsertRunAsync(c, tx, run, sweepId, ct);
+        await tx.CommitAsync(ct);
+        return ((await GetSweepAsync(sweepId, ct))!, await ListSweepRunsAsync(sweepId, ct));
+    }
+
+    public async Task<SweepRecord?> GetSweepAsync(long id, CancellationToken ct = default)
+    {
+        await using var c = await OpenAsync(ct);
         await using var cmd = c.CreateCommand();
+        cmd.CommandText = $"SELECT {SweepColumns} FROM sweeps WHERE id = $id;";
+        cmd.Parameters.AddWithValue("$id", id);
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        return await r.ReadAsync(ct) ? ReadSweep(r) : null;
+    }
+
+    public async Task<IReadOnlyList<SweepRecord>> ListSweepsAsync(CancellationToken ct = default)
+    {
+        await using var c = await OpenAsync(ct);
+        await using var cmd = c.CreateCommand();
+        cmd.CommandText = $"SELECT {SweepColumns} FROM sweeps ORDER BY id DESC;";
+        var list = new List<SweepRecord>();
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        while (await r.ReadAsync(ct))
+            list.Add(ReadSweep(r));
+        return list;
+    }
+
+    public async Task<IReadOnlyList<RunRecord>> ListSweepRunsAsync(long sweepId, CancellationToken ct = default)
+    {
+        await using var c = await OpenAsync(ct);
+        await using var cmd = c.CreateCommand();
+        cmd.CommandText = $"SELECT {RunColumns} FROM runs WHERE sweep_id = $sweep ORDER BY id;";
+        cmd.Parameters.AddWithValue("$sweep", sweepId);
+        var list = new List<RunRecord>();
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        while (await r.ReadAsync(ct))
+            list.Add(ReadRun(r));
+        return list;
+    }
+
+    private static async Task<long> InsertRunAsync(SqliteConnection c, SqliteTransaction? tx, NewRun run, long? sweepId, CancellationToken ct)
+    {
+        await using var cmd = c.CreateCommand();
+        cmd.Transaction = tx;
         cmd.CommandText = """
-            INSERT INTO runs (name, status, spec_json, method, dataset, bits, created_at)
-            VALUES ($name, $status, $spec, $method, $dataset, $bits, $created)
+            INSERT INTO runs (name, status, spec_json, method, dataset, bits, created_at, sweep_id)
+            VALUES ($name, $status, $spec, $method, $dataset, $bits, $created, $sweep)
             RETURNING id;
             """;
         cmd.Parameters.AddWithValue("$name", run.Name);
@@ -81,8 +157,8 @@ public sealed class SqliteRunStore : IRunStore
         cmd.Parameters.AddWithValue("$dataset", run.Spec.Dataset.Name);
         cmd.Parameters.AddWithValue("$bits", Methods.Quantizes(run.Spec.Method) ? run.Spec.Quantization.Bits : DBNull.Value);
         cmd.Parameters.AddWithValue("$created", Format(run.CreatedAt));
-        var id = (long)(await cmd.ExecuteScalarAsync(ct))!;
-        return (await GetRunAsync(c, id, ct))!;
+        cmd.Parameters.AddWithValue("$sweep", sweepId is { } s ? s : DBNull.Value);
+        return (long)(await cmd.ExecuteScalarAsync(ct))!;
     }
 
     public async Task<RunRecord?> GetRunAsync(long id, CancellationToken ct = default)
@@ -245,7 +321,9 @@ public sealed class SqliteRunStore : IRunStore
     public const string InterruptedReason = "the server stopped while the run was training; resume the run to continue from its last checkpoint";
 
     private const string RunColumns =
-        "id, name, status, spec_json, method, dataset, bits, created_at, started_at, finished_at, summary_json, last_error, resume";
+        "id, name, status, spec_json, method, dataset, bits, created_at, started_at, finished_at, summary_json, last_error, resume, sweep_id";
+
+    private const string SweepColumns = "id, name, spec_json, axes_json, created_at";
 
     private async Task<SqliteConnection> OpenAsync(CancellationToken ct)
     {
@@ -376,7 +454,11 @@ public sealed class SqliteRunStore : IRunStore
         FinishedAt: r.IsDBNull(9) ? null : ParseTime(r.GetString(9)),
         Summary: ParseSummary(r.GetString(10)),
         LastError: r.IsDBNull(11) ? null : r.GetString(11),
-        Resume: r.GetInt64(12) != 0);
+        Resume: r.GetInt64(12) != 0,
+        SweepId: r.IsDBNull(13) ? null : r.GetInt64(13));
+
+    private static SweepRecord ReadSweep(SqliteDataReader r) =>
+        new(r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetString(3), ParseTime(r.GetString(4)));
 
     private static StoredEvent ReadEvent(SqliteDataReader r) =>
         new(r.GetInt64(0), r.GetInt64(1), r.GetString(2), ParseTime(r.GetString(3)), r.GetString(4));

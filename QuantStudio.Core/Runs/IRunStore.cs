@@ -1,4 +1,4 @@
-namespace QuantStudio.Web.Runs;
+namespace QuantStudio.Core.Runs;
 
 /// <summary>
 /// Runs and their events. SQLite is the embedded default (<see cref="SqliteRunStore"/>); a shared
@@ -12,6 +12,18 @@ public interface IRunStore
     Task<RunRecord> CreateRunAsync(NewRun run, CancellationToken ct = default);
     Task<RunRecord?> GetRunAsync(long id, CancellationToken ct = default);
     Task<IReadOnlyList<RunRecord>> ListRunsAsync(CancellationToken ct = default);
+
+    /// <summary>Stores a sweep and all its runs (queued, each with the sweep's id) in one transaction: all or nothing.</summary>
+    Task<(SweepRecord Sweep, IReadOnlyList<RunRecord> Runs)> CreateSweepAsync(NewSweep sweep, IReadOnlyList<NewRun> runs,
+        CancellationToken ct = default);
+
+    Task<SweepRecord?> GetSweepAsync(long id, CancellationToken ct = default);
+
+    /// <summary>Every sweep, newest first.</summary>
+    Task<IReadOnlyList<SweepRecord>> ListSweepsAsync(CancellationToken ct = default);
+
+    /// <summary>The sweep's runs (those not deleted), in the order they were expanded.</summary>
+    Task<IReadOnlyList<RunRecord>> ListSweepRunsAsync(long sweepId, CancellationToken ct = default);
 
     /// <summary>Removes the run and its events; false when it does not exist.</summary>
     Task<bool> DeleteRunAsync(long id, CancellationToken ct = default);

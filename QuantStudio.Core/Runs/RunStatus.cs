@@ -1,4 +1,4 @@
-namespace QuantStudio.Web.Runs;
+namespace QuantStudio.Core.Runs;
 
 /// <summary>Where a run is in its life. Stored as the lower-case name.</summary>
 public enum RunStatus

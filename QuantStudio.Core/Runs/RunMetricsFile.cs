@@ -1,6 +1,6 @@
 using QuantStudio.Core.Training;
 
-namespace QuantStudio.Web.Runs;
+namespace QuantStudio.Core.Runs;
 
 /// <summary>
 /// metrics.jsonl in a run's folder: every stored event of the run, one JSON object per line, in seq order. The file has one
@@ -12,6 +12,8 @@ namespace QuantStudio.Web.Runs;
 public static class RunMetricsFile
 {
     public const string FileName = ExperimentRunner.MetricsFileName;
+
+    private const int PageSize = 1000;
 
     public static string PathIn(string runDirectory) => Path.Combine(runDirectory, FileName);
 
@@ -33,13 +35,13 @@ public static class RunMetricsFile
             long last = 0;
             while (true)
             {
-                var page = await store.ReadEventsAsync(runId, last, RunFollower.PageSize, null, ct);
+                var page = await store.ReadEventsAsync(runId, last, PageSize, null, ct);
                 foreach (var e in page)
                 {
                     await writer.WriteAsync(e.Json + "\n");
                     last = e.Seq;
                 }
-                if (page.Count < RunFollower.PageSize)
+                if (page.Count < PageSize)
                     break;
             }
         }

@@ -1,6 +1,6 @@
 using QuantStudio.Core.Experiments;
 
-namespace QuantStudio.Web.Runs;
+namespace QuantStudio.Core.Runs;
 
 /// <summary>One stored run. <see cref="Summary"/> fills in while it trains (accuracy, sizes, ratio) and is completed by RunFinished.</summary>
 public sealed record RunRecord(
@@ -16,7 +16,8 @@ public sealed record RunRecord(
     DateTimeOffset? FinishedAt,
     IReadOnlyDictionary<string, double> Summary,
     string? LastError,
-    bool Resume)
+    bool Resume,
+    long? SweepId = null)
 {
     /// <summary>The stored spec; specs are validated before they are stored, so this only fails on a hand-edited database.</summary>
     public ExperimentSpec? TryReadSpec()
@@ -43,3 +44,12 @@ public sealed record RunRecord(
 
 /// <summary>What a new run is stored with.</summary>
 public sealed record NewRun(string Name, ExperimentSpec Spec, DateTimeOffset CreatedAt);
+
+/// <summary>
+/// One stored sweep: the base spec and its axes (a JSON array of <c>{"path": "quantization.bits", "values": [2, 4]}</c>),
+/// which expand into its runs (each run carries the sweep's id).
+/// </summary>
+public sealed record SweepRecord(long Id, string Name, string SpecJson, string AxesJson, DateTimeOffset CreatedAt);
+
+/// <summary>What a new sweep is stored with; its runs are stored with it, in the same transaction.</summary>
+public sealed record NewSweep(string Name, string SpecJson, string AxesJson, DateTimeOffset CreatedAt);
