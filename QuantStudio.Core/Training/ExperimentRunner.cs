@@ -32,6 +32,9 @@ public sealed class ExperimentRunner(ICompressedModelWriter? writer = null) : IE
     /// <summary>Emit step metrics this often (null: about 25 per epoch). Tests set 1 to stop at an exact step.</summary>
     public int? StepMetricsEvery { get; init; }
 
+    /// <summary>libtorch's intra-op threads for the run (null: one per core). A worker sharing a machine with others sets fewer.</summary>
+    public int? Threads { get; init; }
+
     /// <summary>Dataset loading settings besides the spec (generated set sizes, text sequence length); the folder comes from the context.</summary>
     public DatasetLoadOptions? DataOptions { get; init; }
 
@@ -65,7 +68,7 @@ public sealed class ExperimentRunner(ICompressedModelWriter? writer = null) : IE
         try
         {
             var wall = Stopwatch.StartNew();
-            torch.set_num_threads(Environment.ProcessorCount);
+            torch.set_num_threads(Threads ?? Environment.ProcessorCount);
             var spec = context.Spec;
             ct.ThrowIfCancellationRequested();
             var data = LoadData(context, Emit, ct);

@@ -37,13 +37,7 @@ public sealed class StoreAndBroadcastSink : IRunEventSink
     public void Emit(RunEvent e)
     {
         var stored = StoredEvent.From(runId, e);
-        RunTransition? completion = e switch
-        {
-            RunFinished => new RunTransition(RunStatus.Finished) { FinishedAt = e.Time },
-            RunFailed f => new RunTransition(RunStatus.Failed) { FinishedAt = e.Time, LastError = f.Error },
-            RunCancelled c => new RunTransition(cancelledStatus()) { FinishedAt = e.Time, LastError = c.Reason },
-            _ => null,
-        };
+        var completion = RunSummaryValues.Completion(e, e is RunCancelled ? cancelledStatus() : RunStatus.Cancelled);
         var summary = SummaryValues(e);
         if (summary.Count > 0)
             store.UpdateSummaryAsync(runId, summary).GetAwaiter().GetResult();
@@ -60,30 +54,5 @@ public sealed class StoreAndBroadcastSink : IRunEventSink
     }
 
     /// <summary>What an event adds to the run's summary.</summary>
-    public static Dictionary<string, double> SummaryValues(RunEvent e)
-    {
-        var values = new Dictionary<string, double>();
-        switch (e)
-        {
-            case EpochMetrics m:
-                if (m.ValAccuracy is { } acc)
-                    values["val_accuracy"] = acc;
-                if (m.ValPerplexity is { } ppl)
-                    values["val_perplexity"] = ppl;
-                values["epoch"] = m.Epoch;
-                break;
-            case CompressionReport c:
-                values["fp32_bytes"] = c.Fp32Bytes;
-                values["packed_bytes"] = c.PackedBytes;
-                values["huffman_bytes"] = c.HuffmanBytes;
-                values["compression_ratio"] = c.CompressionRatio;
-                values["bits_per_weight"] = c.BitsPerWeight;
-                break;
-            case RunFinished f:
-                foreach (var (k, v) in f.Summary)
-                    values[k] = v;
-                break;
-        }
-        return values;
-    }
+    public static Dictionary<string, double> SummaryValues(RunEvent e) => RunSummaryValues.For(e);
 }
