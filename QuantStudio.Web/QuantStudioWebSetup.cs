@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.FileProviders;
 using QuantStudio.Web.Api;
 using QuantStudio.Web.Components;
+using QuantStudio.Web.Distributed;
 using QuantStudio.Web.Estimation;
 using QuantStudio.Web.Hubs;
 using QuantStudio.Web.Options;
@@ -59,7 +60,6 @@ public static class QuantStudioWebSetup
         services.AddSingleton<BoundAddressCheck>();
         services.AddHostedService(sp => sp.GetRequiredService<BoundAddressCheck>());
         services.AddSingleton<ApiKeyCookie>();
-        services.AddSingleton<IRunStore>(sp => new SqliteRunStore(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<QuantStudioOptions>>().Value.DatabasePath));
         services.AddSingleton<RunEventBroker>();
         services.AddSingleton<RunListNotifier>();
         services.AddSingleton<RunFollower>();
@@ -67,8 +67,18 @@ public static class QuantStudioWebSetup
         services.AddSingleton<RunInputs>();
         services.AddSingleton<SpecChecks>();
         services.AddSingleton<QuantStudio.Web.Uploads.TeacherUploadStore>();
-        services.AddSingleton<RunQueue>();
-        services.AddHostedService(sp => sp.GetRequiredService<RunQueue>());
+        if (options.Distributed.IsEnabled)
+        {
+            services.AddDistributedRuns(options.Distributed);
+        }
+        else
+        {
+            services.AddSingleton<IRunStore>(sp => new SqliteRunStore(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<QuantStudioOptions>>().Value.DatabasePath));
+            services.AddSingleton<RunQueue>();
+            services.AddHostedService(sp => sp.GetRequiredService<RunQueue>());
+            services.AddSingleton<IRunDispatcher>(sp => sp.GetRequiredService<RunQueue>());
+            services.AddSingleton(sp => new RunDownloads(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<QuantStudioOptions>>()));
+        }
         services.AddSingleton<RunService>();
         services.AddSingleton<IModelParameterCounts, ModelZooParameterCounts>();
         services.AddQuantStudioRunner(options.SimulatedRunner);

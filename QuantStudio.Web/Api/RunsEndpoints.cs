@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using QuantStudio.Core.Experiments;
 using QuantStudio.Web.Options;
+using QuantStudio.Web.Distributed;
 using QuantStudio.Web.Runs;
 
 namespace QuantStudio.Web.Api;
@@ -71,14 +72,14 @@ public static class RunsEndpoints
         return TypedResults.Ok(filtered.Select(RunDto.From).ToArray());
     }
 
-    private static async Task<IResult> GetAsync(long id, IRunStore store, IOptions<QuantStudioOptions> options, CancellationToken ct)
+    private static async Task<IResult> GetAsync(long id, IRunStore store, RunDownloads downloads, CancellationToken ct)
     {
         var run = await store.GetRunAsync(id, ct);
         if (run is null)
             return Problems.RunNotFound(id);
         using var spec = JsonDocument.Parse(run.SpecJson);
         var last = await store.GetLastSeqAsync(id, ct);
-        return Results.Ok(new RunDetailDto(RunDto.From(run), spec.RootElement.Clone(), last, ListArtifacts(id, options.Value)));
+        return Results.Ok(new RunDetailDto(RunDto.From(run), spec.RootElement.Clone(), last, await downloads.ListAsync(id, ct)));
     }
 
     private static async Task<IResult> EventsAsync(long id, IRunStore store, long? afterSeq, int? limit, string? types, CancellationToken ct)
@@ -117,24 +118,23 @@ public static class RunsEndpoints
             _ => Results.NoContent(),
         };
 
-    private static async Task<IResult> ArtifactsAsync(long id, IRunStore store, IOptions<QuantStudioOptions> options, CancellationToken ct)
+    private static async Task<IResult> ArtifactsAsync(long id, IRunStore store, RunDownloads downloads, CancellationToken ct)
     {
         if (await store.GetRunAsync(id, ct) is null)
             return Problems.RunNotFound(id);
-        return Results.Ok(ListArtifacts(id, options.Value));
+        return Results.Ok(await downloads.ListAsync(id, ct));
     }
 
-    private static async Task<IResult> DownloadAsync(long id, string name, IRunStore store, IOptions<QuantStudioOptions> options, CancellationToken ct)
+    private static async Task<IResult> DownloadAsync(long id, string name, IRunStore store, RunDownloads downloads, CancellationToken ct)
     {
         if (await store.GetRunAsync(id, ct) is null)
             return Problems.RunNotFound(id);
-        var path = RunArtifacts.Resolve(options.Value.RunDirectory(id), name);
-        if (path is null)
-            return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Artifact not found",
+        return await downloads.DownloadAsync(id, name, ct)
+            ?? Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Artifact not found",
                 detail: $"run {id} has no file named '{name}'; only files inside the run's own folder can be downloaded");
-        return Results.File(path, "application/octet-stream", fileDownloadName: Path.GetFileName(path), enableRangeProcessing: true);
     }
 
+    /// <summary>The files of the run's folder on this node (embedded mode, and exports written here).</summary>
     internal static IReadOnlyList<ArtifactDto> ListArtifacts(long id, QuantStudioOptions options) =>
         RunArtifacts.List(options.RunDirectory(id))
             .Select(a => new ArtifactDto(a.Name, a.Bytes, $"/api/runs/{id}/artifacts/{string.Join('/', a.Name.Split('/').Select(Uri.EscapeDataString))}"))

@@ -44,6 +44,12 @@ public sealed class QuantStudioOptions
     /// <summary>Steps per epoch of the simulated runner.</summary>
     public int SimulatedStepsPerEpoch { get; set; } = 40;
 
+    /// <summary>
+    /// Distributed mode (<c>QuantStudio:Distributed</c>): runs stored in PostgreSQL and trained by <c>quantstudio worker</c>
+    /// processes fed by a RabbitMQ queue. Unset, the app is embedded (SQLite, runs trained in this process). See docs/scale-out.md.
+    /// </summary>
+    public QuantStudio.Core.Distributed.DistributedOptions Distributed { get; set; } = new();
+
     public string ResolvedDataDirectory => Path.GetFullPath(DataDirectory);
     public string RunsDirectory => Path.Combine(ResolvedDataDirectory, "runs");
     public string UploadsDirectory => Path.Combine(ResolvedDataDirectory, "uploads");

@@ -21,7 +21,7 @@ public sealed class RunQueue(
     BoundAddressCheck addressCheck,
     IOptions<QuantStudioOptions> options,
     TimeProvider time,
-    ILogger<RunQueue> log) : BackgroundService
+    ILogger<RunQueue> log) : BackgroundService, IRunDispatcher
 {
     private readonly Channel<long> pending = Channel.CreateUnbounded<long>();
     private readonly ConcurrentDictionary<long, ActiveRun> active = new();
@@ -62,6 +62,19 @@ public sealed class RunQueue(
         run.Cancellation.Cancel();
         return true;
     }
+
+    Task IRunDispatcher.EnqueueAsync(long runId, CancellationToken ct)
+    {
+        Enqueue(runId);
+        return Task.CompletedTask;
+    }
+
+    Task<bool> IRunDispatcher.CancelAsync(long runId, CancellationToken ct) => Task.FromResult(Cancel(runId));
+
+    Task<bool> IRunDispatcher.IsCancellingAsync(long runId, CancellationToken ct) => Task.FromResult(IsCancelling(runId));
+
+    // The run's folder is all it has, and the caller removes it.
+    Task IRunDispatcher.RunDeletedAsync(long runId, CancellationToken ct) => Task.CompletedTask;
 
     /// <summary>Waits until the run's task has returned (its files are closed), up to <paramref name="timeout"/>.</summary>
     public async Task<bool> WaitUntilIdleAsync(long runId, TimeSpan timeout)

@@ -15,7 +15,7 @@ public enum RunCommandResult
 /// <summary>What pages and the API do to runs: create, cancel, resume, delete. Keeps the queue, store and followers in step.</summary>
 public sealed class RunService(
     IRunStore store,
-    RunQueue queue,
+    IRunDispatcher queue,
     RunEventBroker broker,
     RunListNotifier notifier,
     IOptions<QuantStudioOptions> options,
@@ -27,7 +27,7 @@ public sealed class RunService(
         var name = string.IsNullOrWhiteSpace(spec.Name) ? DefaultName(spec) : spec.Name.Trim();
         var run = await store.CreateRunAsync(new NewRun(name, spec, time.GetUtcNow()), ct);
         notifier.Changed(run.Id);
-        queue.Enqueue(run.Id);
+        await queue.EnqueueAsync(run.Id, ct);
         return run;
     }
 
@@ -36,7 +36,7 @@ public sealed class RunService(
         var run = await store.GetRunAsync(id, ct);
         if (run is null)
             return RunCommandResult.NotFound;
-        if (queue.Cancel(id))
+        if (await queue.CancelAsync(id, ct))
             return RunCommandResult.Done;
         if (run.Status == RunStatus.Queued)
         {
@@ -54,7 +54,7 @@ public sealed class RunService(
                 return RunCommandResult.Done;
             }
             // It started meanwhile.
-            return queue.Cancel(id) ? RunCommandResult.Done : RunCommandResult.Conflict;
+            return await queue.CancelAsync(id, ct) ? RunCommandResult.Done : RunCommandResult.Conflict;
         }
         return RunCommandResult.Conflict;
     }
@@ -75,7 +75,7 @@ public sealed class RunService(
         if (!ok)
             return RunCommandResult.Conflict;
         notifier.Changed(id);
-        queue.Enqueue(id);
+        await queue.EnqueueAsync(id, ct);
         return RunCommandResult.Done;
     }
 
@@ -86,7 +86,7 @@ public sealed class RunService(
             return RunCommandResult.NotFound;
         // A run being cancelled still counts as running until its runner stops; wait for that rather than refuse. The terminal
         // event is stored just before the runner's task returns; either way give it a moment to close its files.
-        if (run.Status.IsActive() && !queue.IsCancelling(id))
+        if (run.Status.IsActive() && !await queue.IsCancellingAsync(id, ct))
             return RunCommandResult.Conflict;
         if (!await queue.WaitUntilIdleAsync(id, TimeSpan.FromSeconds(10)))
             return RunCommandResult.Conflict;
@@ -94,6 +94,7 @@ public sealed class RunService(
             return RunCommandResult.Conflict;
         if (!await store.DeleteRunAsync(id, ct))
             return RunCommandResult.NotFound;
+        await queue.RunDeletedAsync(id, ct);
         var dir = options.Value.RunDirectory(id);
         try
         {

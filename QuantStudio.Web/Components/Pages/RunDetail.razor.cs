@@ -34,6 +34,7 @@ public partial class RunDetail
     [Inject] private NavigationManager Nav { get; set; } = default!;
     [Inject] private IOptions<QuantStudioOptions> Options { get; set; } = default!;
     [Inject] private ILogger<RunDetail> Log { get; set; } = default!;
+    [Inject] private QuantStudio.Web.Distributed.RunDownloads Downloads { get; set; } = default!;
 
     /// <summary>The page's model, for tests.</summary>
     internal RunView View => view;
@@ -57,7 +58,7 @@ public partial class RunDetail
     {
         run = await Store.GetRunAsync(Id, disposed.Token);
         spec = run?.TryReadSpec();
-        artifacts = run is null ? [] : RunsEndpoints.ListArtifacts(Id, Options.Value);
+        artifacts = run is null ? [] : await Downloads.ListAsync(Id, disposed.Token);
     }
 
     /// <summary>Replays the events after the last one followed, then follows live until the run has ended.</summary>
