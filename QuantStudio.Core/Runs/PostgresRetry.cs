@@ -49,7 +49,6 @@ internal sealed class PostgresRetry(NpgsqlDataSource dataSource, PostgresStoreOp
         PostgresException pg => pg.SqlState.StartsWith("08", StringComparison.Ordinal)
                                 || pg.SqlState is "57P01" or "57P02" or "57P03" or "53300" or "40001" or "40P01",
         NpgsqlException npgsql => npgsql.IsTransient || npgsql.InnerException is IOException or SocketException or TimeoutException,
-        IOException or SocketException => true,
         _ => false,
     };
 }
