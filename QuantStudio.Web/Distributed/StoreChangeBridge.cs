@@ -29,6 +29,7 @@ public sealed class StoreChangeBridge(
     private readonly ConcurrentDictionary<long, Cursor> cursors = new();
     private readonly ConcurrentDictionary<long, byte> teachersChecked = new();
     private readonly CancellationTokenSource stopping = new();
+    private int stopped;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -50,6 +51,9 @@ public sealed class StoreChangeBridge(
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        // The host may stop its services twice (a test server's factory and the app's lifetime both do); the feed stops once.
+        if (Interlocked.Exchange(ref stopped, 1) == 1)
+            return;
         stopping.Cancel();
         feed.EventStored -= OnEventStored;
         feed.RunChanged -= OnRunChanged;
