@@ -28,6 +28,23 @@ public sealed class RabbitTestQueue : IAsyncDisposable
 
     public Task<(int Ready, int Unacknowledged)> CountAsync() => CountAsync(Name);
 
+    /// <summary>
+    /// Waits until no message is left (ready or unacknowledged): a worker acknowledges a message it was given again (after a broker
+    /// restart, say) once it finds its run ended, which may be a moment after the run ended.
+    /// </summary>
+    public async Task AssertDrainsAsync(TimeSpan timeout, Func<string> context)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var count = await CountAsync();
+            if (count == (0, 0))
+                return;
+            Assert.True(DateTime.UtcNow < deadline, $"the queue still holds {count.Ready} ready and {count.Unacknowledged} unacknowledged messages\n{context()}");
+            await Task.Delay(250);
+        }
+    }
+
     public static async Task<(int Code, string Output)> RabbitCtlAsync(params string[] args)
     {
         var info = new ProcessStartInfo("rabbitmqctl") { RedirectStandardOutput = true, RedirectStandardError = true };

@@ -25,6 +25,7 @@ public sealed class WorkQueueDispatcher(
     private readonly CancellationTokenSource stopping = new();
     private readonly Lock retryGate = new();
     private Task retry = Task.CompletedTask;
+    private int disposed;
 
     /// <summary>Runs whose publish is still being retried, for tests and diagnostics.</summary>
     public IReadOnlyCollection<long> Unpublished => unpublished.Keys.ToList();
@@ -151,6 +152,9 @@ public sealed class WorkQueueDispatcher(
 
     public async ValueTask DisposeAsync()
     {
+        // Registered under two service types, it is disposed twice.
+        if (Interlocked.Exchange(ref disposed, 1) == 1)
+            return;
         stopping.Cancel();
         try
         {
