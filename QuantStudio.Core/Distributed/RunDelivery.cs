@@ -23,6 +23,9 @@ public sealed class RunDelivery(IChannel channel, ulong deliveryTag, bool redeli
     public bool Redelivered { get; } = redelivered;
     public ulong DeliveryTag { get; } = deliveryTag;
 
+    /// <summary>False once the channel it came on has closed: the broker has put the message back for another consumer.</summary>
+    public bool IsHeld => channel.IsOpen;
+
     /// <summary>False when the channel had closed (the message will come again).</summary>
     public async Task<bool> AckAsync()
     {

@@ -47,15 +47,19 @@ public sealed class RunWorker(
             await delivery.RejectAsync();
             return;
         }
-        var verdict = await HandleAsync(runId, stopping);
+        var verdict = await HandleAsync(runId, stopping, () => delivery.IsHeld);
         if (verdict == DeliveryVerdict.Requeue)
             await delivery.RequeueAsync();
         else if (!await delivery.AckAsync())
             log.LogInformation("Run {RunId}: the channel closed before the acknowledgement; the message comes again and finds the run ended", runId);
     }
 
-    /// <summary>Claims the run and trains it, waits for its holder, or fails it (see the class comment).</summary>
-    public async Task<DeliveryVerdict> HandleAsync(long runId, CancellationToken stopping)
+    /// <summary>
+    /// Claims the run and trains it, waits for its holder, or fails it (see the class comment). <paramref name="stillHeld"/> says
+    /// whether the delivery is still this worker's: a wait for another worker's run ends when it is not (the broker closed the
+    /// channel, after a consumer_timeout say, and the message went back to the queue).
+    /// </summary>
+    public async Task<DeliveryVerdict> HandleAsync(long runId, CancellationToken stopping, Func<bool>? stillHeld = null)
     {
         var watching = false;
         while (true)
@@ -77,6 +81,11 @@ public sealed class RunWorker(
                     watching = true;
                     if (!await WaitForChangeAsync(runId, stopping))
                         return DeliveryVerdict.Requeue;
+                    if (stillHeld?.Invoke() == false)
+                    {
+                        log.LogInformation("Run {RunId}: the delivery went back to the queue while its holder trains; no longer waiting", runId);
+                        return DeliveryVerdict.Requeue;
+                    }
                     continue;
                 case ClaimOutcome.Claimed:
                     return await TrainAsync(claim, stopping);

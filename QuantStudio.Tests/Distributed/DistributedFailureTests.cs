@@ -70,8 +70,7 @@ public sealed class DistributedFailureTests(PostgresTestDatabase db) : IClassFix
             Assert.Equal("failed", run.GetProperty("status").GetString());
             Assert.Contains("stopped 2 times", run.GetProperty("last_error").GetString());
             Assert.DoesNotContain($"Run {id} (", last.Log);
-            await Task.Delay(TimeSpan.FromSeconds(1));
-            Assert.Equal((0, 0), await queue.CountAsync());
+            await queue.AssertDrainsAsync(TimeSpan.FromSeconds(15), () => last.Log);
         }
         finally
         {
@@ -107,8 +106,7 @@ public sealed class DistributedFailureTests(PostgresTestDatabase db) : IClassFix
         var events = await node.EventsAsync(id);
         Assert.Equal("run_cancelled", events[^1].GetProperty("type").GetString());
         DistributedWebNode.AssertContiguous(id, events.Select(e => e.GetProperty("seq").GetInt64()));
-        await Task.Delay(TimeSpan.FromSeconds(1));
-        Assert.Equal((0, 0), await queue.CountAsync());
+        await queue.AssertDrainsAsync(TimeSpan.FromSeconds(15), () => worker.Log);
         Assert.False(worker.HasExited);
     }
 }

@@ -150,6 +150,25 @@ public sealed class RunWorkerTests(PostgresTestDatabase db) : IClassFixture<Post
     }
 
     [Fact]
+    public async Task AWaitForAnotherWorkersRun_EndsWhenTheDeliveryWentBackToTheQueue()
+    {
+        var run = await stores.CreateRunAsync();
+        Assert.Equal(ClaimOutcome.Claimed, (await stores.Store.ClaimAsync(run.Id, "other", 3, TimeSpan.FromMinutes(10), DateTimeOffset.UtcNow)).Outcome);
+        var runner = new LambdaRunner((_, _) => Task.CompletedTask);
+        var held = true;
+
+        var handling = Worker(runner).HandleAsync(run.Id, CancellationToken.None, () => held);
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        Assert.False(handling.IsCompleted);
+        // The broker closed the channel (a consumer_timeout): the message is someone else's to handle now.
+        held = false;
+
+        Assert.Equal(DeliveryVerdict.Requeue, await handling.WaitAsync(TimeSpan.FromSeconds(5)));
+        Assert.Equal(0, runner.Calls);
+        Assert.Equal(RunStatus.Running, (await stores.Store.GetRunAsync(run.Id))!.Status);
+    }
+
+    [Fact]
     public async Task ARunWhoseWorkerStopsBeating_IsTakenOver_AndResumesFromTheCheckpointThatWorkerStored()
     {
         var run = await stores.CreateRunAsync();
