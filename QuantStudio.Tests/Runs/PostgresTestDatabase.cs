@@ -35,9 +35,20 @@ public sealed class PostgresTestDatabase : IAsyncLifetime
     public string ConnectionStringFor(string applicationName) =>
         new NpgsqlConnectionStringBuilder(ConnectionString) { ApplicationName = applicationName }.ConnectionString;
 
+    /// <summary>
+    /// An open connection to this database outside any pool, for a test's own checks: unlike a pooled one it cannot be
+    /// a connection that <see cref="TerminateConnectionsAsync"/> ended.
+    /// </summary>
+    public async Task<NpgsqlConnection> OpenConnectionAsync()
+    {
+        var c = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(ConnectionString) { Pooling = false }.ConnectionString);
+        await c.OpenAsync();
+        return c;
+    }
+
     public async Task InitializeAsync()
     {
-        await using var c = new NpgsqlConnection(AdminConnectionString);
+        await using var c = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(AdminConnectionString) { Pooling = false }.ConnectionString);
         await c.OpenAsync();
         await using var cmd = new NpgsqlCommand($"CREATE DATABASE \"{DatabaseName}\";", c);
         await cmd.ExecuteNonQueryAsync();
@@ -46,7 +57,7 @@ public sealed class PostgresTestDatabase : IAsyncLifetime
     public async Task DisposeAsync()
     {
         NpgsqlConnection.ClearAllPools();
-        await using var c = new NpgsqlConnection(AdminConnectionString);
+        await using var c = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(AdminConnectionString) { Pooling = false }.ConnectionString);
         await c.OpenAsync();
         await using var cmd = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{DatabaseName}\" WITH (FORCE);", c);
         await cmd.ExecuteNonQueryAsync();
@@ -55,8 +66,7 @@ public sealed class PostgresTestDatabase : IAsyncLifetime
     /// <summary>Empties the store's tables (when they exist), so each test of a class starts from an empty store.</summary>
     public async Task ResetAsync()
     {
-        await using var c = new NpgsqlConnection(ConnectionString);
-        await c.OpenAsync();
+        await using var c = await OpenConnectionAsync();
         await using var cmd = new NpgsqlCommand("""
             DO $$ BEGIN
                 IF to_regclass('runs') IS NOT NULL THEN
@@ -73,7 +83,7 @@ public sealed class PostgresTestDatabase : IAsyncLifetime
     /// </summary>
     public async Task<int> TerminateConnectionsAsync(string? applicationName = null)
     {
-        await using var c = new NpgsqlConnection(AdminConnectionString);
+        await using var c = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(AdminConnectionString) { Pooling = false }.ConnectionString);
         await c.OpenAsync();
         await using var cmd = new NpgsqlCommand("""
             SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity
