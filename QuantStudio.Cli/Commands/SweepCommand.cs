@@ -233,6 +233,6 @@ public sealed class SweepCommand(DatasetLoadOptions? datasetOptions = null, Http
             ["score"] = frontier.Perplexity ? "perplexity" : "accuracy",
             ["runs"] = runs,
         };
-        File.WriteAllText(path, doc.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        File.WriteAllText(path, doc.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
     }
 }

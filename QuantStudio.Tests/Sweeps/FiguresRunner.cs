@@ -10,11 +10,16 @@ public sealed class FiguresRunner(IReadOnlyDictionary<int, double> accuracyByBit
 {
     public static double PackedBytes(int bits) => 1000.0 * bits;
 
-    public Task RunAsync(RunContext context, CancellationToken cancellationToken)
+    /// <summary>When set, each run waits for one release of this semaphore before it finishes.</summary>
+    public SemaphoreSlim? Gate { get; init; }
+
+    public async Task RunAsync(RunContext context, CancellationToken cancellationToken)
     {
         var spec = context.Spec;
         context.Events.Emit(new RunStarted(spec.Method, spec.Dataset.Name, spec.Teacher?.Arch ?? "", spec.Student.Arch,
             spec.Quantization.Bits, 100, 20, "fp32", 1, SpecJson.Write(spec)));
+        if (Gate is not null)
+            await Gate.WaitAsync(cancellationToken);
         var bits = spec.Quantization.Bits;
         context.Events.Emit(new RunFinished(new Dictionary<string, double>
         {
@@ -22,6 +27,5 @@ public sealed class FiguresRunner(IReadOnlyDictionary<int, double> accuracyByBit
             ["packed_bytes"] = PackedBytes(bits),
             ["compression_ratio"] = 32.0 / bits,
         }));
-        return Task.CompletedTask;
     }
 }
