@@ -42,7 +42,7 @@ public sealed record SweepFrontier(IReadOnlySet<long> Ids, bool Perplexity, IRea
         var finished = runs.Where(r => r.Status == RunStatus.Finished && r.PackedBytes is not null).ToList();
         var perplexity = !finished.Any(r => r.Accuracy is not null) && finished.Any(r => r.Perplexity is not null);
         var points = finished.Where(r => (perplexity ? r.Perplexity : r.Accuracy) is not null)
-            .Select(r => new SizeScorePoint(r.Id, r.Name, r.PackedBytes!.Value, (perplexity ? r.Perplexity : r.Accuracy)!.Value,
+            .Select(r => new SizeScorePoint(r.Id, $"#{r.Id}", r.PackedBytes!.Value, (perplexity ? r.Perplexity : r.Accuracy)!.Value,
                 r.Method, r.Bits, r.BucketSize))
             .ToList();
         return new SweepFrontier(ParetoFrontier.Of(points, higherIsBetter: !perplexity), perplexity, points);
