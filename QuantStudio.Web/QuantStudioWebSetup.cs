@@ -9,6 +9,7 @@ using QuantStudio.Web.Hubs;
 using QuantStudio.Web.Options;
 using QuantStudio.Web.Runs;
 using QuantStudio.Web.Security;
+using QuantStudio.Web.Sweeps;
 
 namespace QuantStudio.Web;
 
@@ -70,6 +71,7 @@ public static class QuantStudioWebSetup
         services.AddSingleton<RunQueue>();
         services.AddHostedService(sp => sp.GetRequiredService<RunQueue>());
         services.AddSingleton<RunService>();
+        services.AddQuantStudioSweeps(builder.Configuration);
         services.AddSingleton<IModelParameterCounts, ModelZooParameterCounts>();
         services.AddQuantStudioRunner(options.SimulatedRunner);
         return builder;
@@ -89,6 +91,7 @@ public static class QuantStudioWebSetup
         app.MapGet("/healthz", () => Results.Ok(new { status = "ok" })).ExcludeFromDescription();
         app.MapOpenApi();
         app.MapRunsApi();
+        app.MapSweepsApi();
         app.MapUploadsApi();
         app.MapOnnxExportApi();
         app.MapEstimateApi();
