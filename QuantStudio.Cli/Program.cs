@@ -3,7 +3,8 @@ using QuantStudio.Cli.Commands;
 // `quantstudio` — headless runs. One class per command under Commands/.
 // libtorch's environment first: it reads some settings once, at its first use.
 QuantStudio.Core.Engine.NativeEnvironment.Initialize();
-ICommand[] commands = [new InfoCommand(), new TrainCommand(), new QuantizeCommand(), new UnpackCommand(), new EvalCommand(), new ExportCommand(), new WorkerCommand()];
+ICommand[] commands = [new InfoCommand(), new TrainCommand(), new QuantizeCommand(), new UnpackCommand(), new EvalCommand(), new ExportCommand(), new SweepCommand(),
+    new WorkerCommand()];
 
 if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
 {
@@ -18,6 +19,7 @@ if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
     Console.WriteLine($"  {UnpackCommand.Usage}");
     Console.WriteLine($"  {EvalCommand.Usage}");
     Console.WriteLine($"  {ExportCommand.Usage}");
+    Console.WriteLine($"  {SweepCommand.Usage}");
     Console.WriteLine($"  {WorkerCommand.Usage}");
     return 0;
 }
@@ -33,6 +35,6 @@ TorchSharp.torch.set_num_threads(Environment.ProcessorCount);
 // A training process keeps the activations it frees for the next step instead of handing them back to
 // the kernel and page-faulting them in again (see bench/README.md, engine/). The web app, a long-lived
 // server, keeps the C library's defaults.
-if (command is TrainCommand or WorkerCommand)
+if (command is TrainCommand or SweepCommand or WorkerCommand)
     QuantStudio.Core.Engine.NativeMemory.RetainFreedMemory();
 return command.Run(args[1..], Console.Out, Console.Error);

@@ -10,6 +10,7 @@ using QuantStudio.Web.Hubs;
 using QuantStudio.Web.Options;
 using QuantStudio.Web.Runs;
 using QuantStudio.Web.Security;
+using QuantStudio.Web.Sweeps;
 
 namespace QuantStudio.Web;
 
@@ -80,6 +81,7 @@ public static class QuantStudioWebSetup
             services.AddSingleton(sp => new RunDownloads(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<QuantStudioOptions>>()));
         }
         services.AddSingleton<RunService>();
+        services.AddQuantStudioSweeps(builder.Configuration);
         services.AddSingleton<IModelParameterCounts, ModelZooParameterCounts>();
         services.AddQuantStudioRunner(options.SimulatedRunner);
         return builder;
@@ -99,6 +101,7 @@ public static class QuantStudioWebSetup
         app.MapGet("/healthz", () => Results.Ok(new { status = "ok" })).ExcludeFromDescription();
         app.MapOpenApi();
         app.MapRunsApi();
+        app.MapSweepsApi();
         app.MapUploadsApi();
         app.MapOnnxExportApi();
         app.MapEstimateApi();

@@ -58,6 +58,8 @@ public sealed record QuantizationSpec
 {
     public int Bits { get; init; } = 4;
     /// <summary>Elements per scaling bucket; null scales each tensor as a whole.</summary>
+    /// <remarks>Written even when null: the default is 256, so leaving it out would read back as 256.</remarks>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)]
     public int? BucketSize { get; init; } = 256;
     /// <summary><c>uniform</c> (min–max per bucket) or <c>absmax</c> (sign kept apart).</summary>
     public string Scheme { get; init; } = "uniform";

@@ -1,5 +1,6 @@
 using Bunit;
 using QuantStudio.Core.Experiments;
+using QuantStudio.Core.Sweeps;
 using QuantStudio.Web.Components.Charts;
 using QuantStudio.Web.Components.Panels;
 

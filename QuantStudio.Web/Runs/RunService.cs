@@ -26,9 +26,15 @@ public sealed class RunService(
     {
         var name = string.IsNullOrWhiteSpace(spec.Name) ? DefaultName(spec) : spec.Name.Trim();
         var run = await store.CreateRunAsync(new NewRun(name, spec, time.GetUtcNow()), ct);
+        await EnqueueAsync(run, ct);
+        return run;
+    }
+
+    /// <summary>Queues a run already stored as queued (a sweep stores all its runs first) and tells the run list.</summary>
+    public async Task EnqueueAsync(RunRecord run, CancellationToken ct = default)
+    {
         notifier.Changed(run.Id);
         await queue.EnqueueAsync(run.Id, ct);
-        return run;
     }
 
     public async Task<RunCommandResult> CancelAsync(long id, CancellationToken ct = default)

@@ -3,6 +3,7 @@ using Plotly.Blazor;
 using Plotly.Blazor.LayoutLib;
 using Plotly.Blazor.Traces;
 using Plotly.Blazor.Traces.ScatterLib;
+using QuantStudio.Core.Sweeps;
 using QuantStudio.Web.Estimation;
 
 namespace QuantStudio.Web.Components.Charts;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Components;
 using QuantStudio.Core.Experiments;
+using QuantStudio.Core.Sweeps;
 using QuantStudio.Web.Components.Charts;
 using QuantStudio.Web.Forms;
 using QuantStudio.Web.Runs;

@@ -24,6 +24,7 @@ public partial class NewExperiment
     private IReadOnlyList<RunRecord> teacherRuns = [];
     private string? uploadStatus;
     private bool busy;
+    private QuantStudio.Web.Components.Sweeps.SweepAxesSection? axes;
 
     [Inject] private SpecChecks Checks { get; set; } = default!;
     [Inject] private RunService Service { get; set; } = default!;
@@ -73,6 +74,13 @@ public partial class NewExperiment
         busy = true;
         try
         {
+            // With axes the form is the base of a sweep: every combination is checked, then all are queued.
+            if (axes?.HasAxes == true)
+            {
+                if (await axes.StartAsync() is { } sweepId)
+                    Nav.NavigateTo($"/sweeps/{sweepId}");
+                return;
+            }
             var run = await Service.CreateAsync(form.ToSpec());
             Nav.NavigateTo($"/runs/{run.Id}");
         }

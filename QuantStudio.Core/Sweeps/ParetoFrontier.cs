@@ -1,4 +1,4 @@
-namespace QuantStudio.Web.Components.Charts;
+namespace QuantStudio.Core.Sweeps;
 
 /// <summary>A run placed by its packed size (smaller is better) and its score (higher is better, or lower for perplexity).</summary>
 public sealed record SizeScorePoint(long RunId, string Label, double Size, double Score, string Method, int? Bits, int? BucketSize);
