@@ -169,15 +169,8 @@ public sealed class RunWorker(
         var stream = new RunEventStream([sink], time, await store.GetLastSeqAsync(runId, stopping));
         // A run a worker already started resumes from the checkpoint that worker left, whichever machine it was on.
         var resume = run.Resume || attempt > 1;
-        var spec = run.TryReadSpec();
-        string? failure;
+        string? failure = null;
         ExperimentSpec? resolved = null;
-        if (spec is null)
-            failure = "the stored spec could not be read";
-        else
-            (resolved, failure) = await PrepareAsync(dir, runId, spec, resume, stopping);
-        if (failure is null && attempt > 1)
-            stream.Emit(new LogMessage("warning", await TakeOverLineAsync(runId, dir, stopping)));
 
         using var cts = new CancellationTokenSource();
         var userCancelled = false;
@@ -205,9 +198,16 @@ public sealed class RunWorker(
         var cancelled = false;
         try
         {
+            // The hold is proven from the claim on: fetching a large checkpoint may take longer than a stale heartbeat.
+            heartbeat = HeartbeatLoopAsync(runId, sink, cts, () => lostHold = true, () => OnCancelRequested(runId), heartbeatStop.Token);
+            if (run.TryReadSpec() is not { } spec)
+                failure = "the stored spec could not be read";
+            else
+                (resolved, failure) = await PrepareAsync(dir, runId, spec, resume, stopping);
+            if (failure is null && attempt > 1)
+                stream.Emit(new LogMessage("warning", await TakeOverLineAsync(runId, dir, stopping)));
             if (failure is null && await claims.IsCancelRequestedAsync(runId, stopping))
                 OnCancelRequested(runId);
-            heartbeat = HeartbeatLoopAsync(runId, sink, cts, () => lostHold = true, () => OnCancelRequested(runId), heartbeatStop.Token);
             if (failure is null)
             {
                 var context = new RunContext(resolved!, dir, stream, resume, settings.DataDirectory);

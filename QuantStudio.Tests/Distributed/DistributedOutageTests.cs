@@ -15,20 +15,20 @@ namespace QuantStudio.Tests.Distributed;
 public sealed class DistributedOutageTests(PostgresTestDatabase db) : IClassFixture<PostgresTestDatabase>
 {
     [Fact]
-    public async Task ABrokerRestartAndAStoreOutage_MidBatch_LoseNoRunAndNoEvent()
+    public async Task ABrokerRestartAndAStoreOutage_MidSweep_LoseNoRunAndNoEvent()
     {
         await db.ResetAsync();
         await using var queue = new RabbitTestQueue();
         using var node = new DistributedWebNode(db, queue);
-        var ids = new List<long>();
-        for (var i = 0; i < 5; i++)
-            ids.Add(await node.CreateRunAsync(DistributedWebNode.Spec($"batch {i}", i % 2 == 0 ? "post_training" : "quantized_distillation",
-                epochs: 3 + i % 3, bits: 2 + 2 * (i % 3))));
+        // A sweep of six runs: bits × method (post-training ignores the teacher the quantized distillation trains).
+        var ids = (await node.CreateSweepAsync(DistributedWebNode.Spec("sweep", "quantized_distillation", epochs: 3),
+            """[{ "path": "quantization.bits", "values": [2, 4, 8] }, { "path": "method", "values": ["post_training", "quantized_distillation"] }]""")).ToList();
+        Assert.Equal(6, ids.Count);
         using var w1 = node.StartWorker("w1");
         using var w2 = node.StartWorker("w2");
         var workers = new[] { w1, w2 };
 
-        // Mid-batch: some run over, others still to go.
+        // Mid-sweep: some run over, others still to go.
         await WaitUntilAsync(async () => (await StatusesAsync(node, ids)).Count(s => s == "finished") >= 1, "no run finished", workers);
         Assert.Contains(await StatusesAsync(node, ids), s => s is "queued" or "running");
 

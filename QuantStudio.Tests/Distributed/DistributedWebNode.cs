@@ -55,6 +55,16 @@ public sealed class DistributedWebNode : IDisposable
 
     public Task<long> CreateRunAsync(string spec) => TestSpecs.CreateRunAsync(Client, spec);
 
+    /// <summary>POST /api/sweeps: the sweep's runs, stored together and each published to the work queue.</summary>
+    public async Task<IReadOnlyList<long>> CreateSweepAsync(string spec, string axes)
+    {
+        var response = await Client.PostAsync("/api/sweeps",
+            new StringContent($$"""{ "name": "distributed sweep", "spec": {{spec}}, "axes": {{axes}} }""", System.Text.Encoding.UTF8, "application/json"));
+        Assert.True(response.StatusCode == System.Net.HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        return body.GetProperty("run_ids").EnumerateArray().Select(e => e.GetInt64()).ToList();
+    }
+
     /// <summary>Who holds the run in the store (the worker column the claims keep).</summary>
     public async Task<string?> HolderAsync(long runId)
     {
