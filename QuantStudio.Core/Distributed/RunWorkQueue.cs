@@ -154,6 +154,9 @@ public sealed class RunWorkQueue : IAsyncDisposable
                 channel.ChannelShutdownAsync += (_, e) =>
                 {
                     closedBecause = $"{e.ReplyCode} {e.ReplyText}";
+                    // Said at once: a run in progress trains on, and its message goes back to the queue (consumer_timeout, say).
+                    if (e.Initiator != ShutdownInitiator.Application)
+                        log.LogWarning("The queue's channel was closed by {Initiator}: {Reason}", e.Initiator, closedBecause);
                     deliveries.Writer.TryComplete();
                     return Task.CompletedTask;
                 };

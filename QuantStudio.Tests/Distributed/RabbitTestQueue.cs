@@ -13,9 +13,11 @@ public sealed class RabbitTestQueue : IAsyncDisposable
     public string Name { get; } = "qs-test-" + Guid.NewGuid().ToString("N")[..12];
 
     /// <summary>Messages in the queue, ready or delivered and not acknowledged (rabbitmqctl's count).</summary>
-    public static async Task<(int Ready, int Unacknowledged)> CountAsync(string queue)
+    public static async Task<(int Ready, int Unacknowledged)> CountAsync(string queue, string? node = null)
     {
-        var (code, output) = await RabbitCtlAsync("list_queues", "-q", "--no-table-headers", "name", "messages_ready", "messages_unacknowledged");
+        var (code, output) = node is null
+            ? await RabbitCtlAsync("list_queues", "-q", "--no-table-headers", "name", "messages_ready", "messages_unacknowledged")
+            : await RabbitCtlAsync("-n", node, "list_queues", "-q", "--no-table-headers", "name", "messages_ready", "messages_unacknowledged");
         Assert.True(code == 0, $"rabbitmqctl list_queues failed: {output}");
         foreach (var line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
