@@ -3,7 +3,11 @@ using QuantStudio.Core.Distributed;
 
 namespace QuantStudio.Tests.Distributed;
 
-/// <summary>The work queue on the local RabbitMQ: confirmed publishes, one delivery at a time, redelivery of what was not acknowledged.</summary>
+/// <summary>
+/// The work queue on the local RabbitMQ: confirmed publishes, one delivery at a time, redelivery of what was not acknowledged.
+/// (In the collection of the distributed scenarios, one of which restarts the broker.)
+/// </summary>
+[Collection(QuantStudio.Tests.Training.TrainingCollection.Name)]
 public sealed class RunWorkQueueTests
 {
     [Fact]
