@@ -62,10 +62,16 @@ start_rabbitmq() {
     # As root, Debian's wrapper runs the node as the rabbitmq user.
     $SUDO rabbitmq-server -detached
   fi
-  if ! $SUDO timeout 180 rabbitmqctl -q await_startup >/dev/null; then
-    echo "services: RabbitMQ did not finish starting (see /var/log/rabbitmq)" >&2
-    return 1
-  fi
+  # A node just launched may not answer yet (await_startup then fails at once): ask again until it has started.
+  local waited=0
+  until $SUDO rabbitmqctl -q await_startup >/dev/null 2>&1; do
+    if (( waited >= 180 )); then
+      echo "services: RabbitMQ did not finish starting within 180 s (see /var/log/rabbitmq)" >&2
+      return 1
+    fi
+    sleep 3
+    waited=$((waited + 3))
+  done
 }
 
 start_postgres

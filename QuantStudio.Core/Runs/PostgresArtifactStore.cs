@@ -1,22 +1,24 @@
+using System.Buffers;
 using System.Data;
-using System.Runtime.ExceptionServices;
 using Npgsql;
 using NpgsqlTypes;
 
 namespace QuantStudio.Core.Runs;
 
 /// <summary>
-/// A run's files in the shared database, one bytea row each: a replace is one statement, so a reader sees the old or the
-/// new content, and the files go with a backup of the database. Reads stream from the server
-/// (<see cref="CommandBehavior.SequentialAccess"/>), so a reader holds one connection, not the file, until it disposes the
-/// stream. PostgreSQL takes a bytea value up to 1 GB; QuantStudio's files (checkpoints, models) are far below that.
-/// Writes are retried like every store operation (the source is read again from its start: a source that cannot seek is
-/// first copied to a temporary file).
+/// A run's files in the shared database: a row per file and its content as bytea chunks of <see cref="ChunkSize"/>. A
+/// single bytea parameter would not do: Npgsql buffers a Stream parameter whole in memory before sending it (it needs the
+/// length first), and a value holds at most 1 GB. In chunks, a write holds one chunk in memory and a read streams from the
+/// server (<see cref="CommandBehavior.SequentialAccess"/>), whatever the file's size. A replace rewrites the row and its
+/// chunks in one transaction and a read is one query, so a reader sees the old or the new content, never a mix; the files go
+/// with a backup of the database. A reader holds one pooled connection until it disposes the stream.
+/// Writes are retried like every store operation, reading the source again from its start (a source that cannot seek, a
+/// request body say, is first copied to a temporary file); a failing source is not retried.
 /// </summary>
 public sealed class PostgresArtifactStore : IArtifactStore, IAsyncDisposable
 {
-    /// <summary>The largest file kept: a bytea value holds at most 1 GB.</summary>
-    public const long MaxLength = 1_000_000_000;
+    /// <summary>The size of a stored chunk: large enough to keep the round trips few, small enough to hold in memory.</summary>
+    public const int ChunkSize = 4 * 1024 * 1024;
 
     private readonly NpgsqlDataSource dataSource;
     private readonly PostgresRetry retry;
@@ -36,6 +38,7 @@ public sealed class PostgresArtifactStore : IArtifactStore, IAsyncDisposable
         ArtifactNames.Check(name);
         await EnsureSchemaAsync(ct);
         FileStream? spool = null;
+        var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
         try
         {
             var source = content;
@@ -49,39 +52,64 @@ public sealed class PostgresArtifactStore : IArtifactStore, IAsyncDisposable
             }
             var start = source.Position;
             var length = source.Length - start;
-            if (length > MaxLength)
-                throw new ArgumentException(
-                    $"artifact '{name}' of run {runId} is {length} bytes; the PostgreSQL store keeps files up to {MaxLength} bytes", nameof(content));
             await retry.RunAsync(async (_, t) =>
             {
                 source.Position = start;
-                var watched = new WatchedReadStream(source, length);
-                try
+                await using var c = await dataSource.OpenConnectionAsync(t);
+                await using var tx = await c.BeginTransactionAsync(t);
+                // The row first: its lock makes two writers of one file take turns.
+                await using (var row = new NpgsqlCommand("""
+                    INSERT INTO artifacts (run_id, name, length, updated_at) VALUES (@run, @name, @length, now())
+                    ON CONFLICT (run_id, name) DO UPDATE SET length = excluded.length, updated_at = excluded.updated_at;
+                    DELETE FROM artifact_chunks WHERE run_id = @run AND name = @name;
+                    """, c, tx))
                 {
-                    await using var c = await dataSource.OpenConnectionAsync(t);
-                    await using var cmd = new NpgsqlCommand("""
-                        INSERT INTO artifacts (run_id, name, length, updated_at, content) VALUES (@run, @name, @length, now(), @content)
-                        ON CONFLICT (run_id, name) DO UPDATE
-                        SET length = excluded.length, updated_at = excluded.updated_at, content = excluded.content;
-                        """, c);
-                    cmd.Parameters.AddWithValue("run", runId);
-                    cmd.Parameters.AddWithValue("name", name);
-                    cmd.Parameters.AddWithValue("length", length);
-                    cmd.Parameters.Add(new NpgsqlParameter("content", NpgsqlDbType.Bytea) { Value = watched, Size = (int)length });
-                    await cmd.ExecuteNonQueryAsync(t);
+                    row.Parameters.AddWithValue("run", runId);
+                    row.Parameters.AddWithValue("name", name);
+                    row.Parameters.AddWithValue("length", length);
+                    await row.ExecuteNonQueryAsync(t);
                 }
-                catch when (watched.Failure is not null)
+                await using var insert = new NpgsqlCommand(
+                    "INSERT INTO artifact_chunks (run_id, name, idx, data) VALUES (@run, @name, @idx, @data);", c, tx);
+                insert.Parameters.AddWithValue("run", runId);
+                insert.Parameters.AddWithValue("name", name);
+                var idx = new NpgsqlParameter<int>("idx", 0);
+                var data = new NpgsqlParameter<ReadOnlyMemory<byte>>("data", NpgsqlDbType.Bytea);
+                insert.Parameters.Add(idx);
+                insert.Parameters.Add(data);
+                long written = 0;
+                for (var i = 0; written < length; i++)
                 {
-                    // The source failed, not the database: no retry will read it better.
-                    ExceptionDispatchInfo.Throw(watched.Failure);
+                    var n = await FillAsync(source, buffer.AsMemory(0, (int)Math.Min(ChunkSize, length - written)), t);
+                    if (n == 0)
+                        throw new IOException($"artifact '{name}' of run {runId}: the source ended after {written} of {length} bytes");
+                    idx.TypedValue = i;
+                    data.TypedValue = buffer.AsMemory(0, n);
+                    await insert.ExecuteNonQueryAsync(t);
+                    written += n;
                 }
+                await tx.CommitAsync(t);
             }, ct);
         }
         finally
         {
+            ArrayPool<byte>.Shared.Return(buffer);
             if (spool is not null)
                 await spool.DisposeAsync();
         }
+    }
+
+    private static async Task<int> FillAsync(Stream source, Memory<byte> buffer, CancellationToken ct)
+    {
+        var total = 0;
+        while (total < buffer.Length)
+        {
+            var n = await source.ReadAsync(buffer[total..], ct);
+            if (n == 0)
+                break;
+            total += n;
+        }
+        return total;
     }
 
     public async Task<Stream?> OpenReadAsync(long runId, string name, CancellationToken ct = default)
@@ -95,7 +123,13 @@ public sealed class PostgresArtifactStore : IArtifactStore, IAsyncDisposable
             NpgsqlDataReader? reader = null;
             try
             {
-                cmd = new NpgsqlCommand("SELECT length, content FROM artifacts WHERE run_id = @run AND name = @name;", c);
+                // One query, so one snapshot: the row and the chunks of the same version. An empty file has no chunk.
+                cmd = new NpgsqlCommand("""
+                    SELECT a.length, c.data FROM artifacts a
+                    LEFT JOIN artifact_chunks c ON c.run_id = a.run_id AND c.name = a.name
+                    WHERE a.run_id = @run AND a.name = @name
+                    ORDER BY c.idx;
+                    """, c);
                 cmd.Parameters.AddWithValue("run", runId);
                 cmd.Parameters.AddWithValue("name", name);
                 reader = await cmd.ExecuteReaderAsync(CommandBehavior.SequentialAccess, t);
@@ -104,8 +138,7 @@ public sealed class PostgresArtifactStore : IArtifactStore, IAsyncDisposable
                     await DisposeAllAsync(reader, cmd, c);
                     return null;
                 }
-                var length = reader.GetInt64(0);
-                return new ConnectionOwningStream(await reader.GetStreamAsync(1, t), length, reader, cmd, c);
+                return new ChunkedReadStream(reader.GetInt64(0), reader, cmd, c);
             }
             catch
             {
@@ -138,7 +171,7 @@ public sealed class PostgresArtifactStore : IArtifactStore, IAsyncDisposable
         await retry.RunAsync(async (_, t) =>
         {
             await using var c = await dataSource.OpenConnectionAsync(t);
-            await using var cmd = new NpgsqlCommand("DELETE FROM artifacts WHERE run_id = @run;", c);
+            await using var cmd = new NpgsqlCommand("DELETE FROM artifacts WHERE run_id = @run;", c); // the chunks go with their rows
             cmd.Parameters.AddWithValue("run", runId);
             await cmd.ExecuteNonQueryAsync(t);
         }, ct);
@@ -147,7 +180,7 @@ public sealed class PostgresArtifactStore : IArtifactStore, IAsyncDisposable
     /// <summary>The tables come from the run store's initialization; made here too so the artifact store works on its own.</summary>
     private async Task EnsureSchemaAsync(CancellationToken ct)
     {
-        if (schemaReady)
+        if (Volatile.Read(ref schemaReady))
             return;
         await schemaOnce.WaitAsync(ct);
         try
@@ -159,7 +192,7 @@ public sealed class PostgresArtifactStore : IArtifactStore, IAsyncDisposable
                     await using var c = await dataSource.OpenConnectionAsync(t);
                     await PostgresSchema.EnsureAsync(c, t);
                 }, ct);
-                schemaReady = true;
+                Volatile.Write(ref schemaReady, true);
             }
         }
         finally
@@ -177,19 +210,72 @@ public sealed class PostgresArtifactStore : IArtifactStore, IAsyncDisposable
         await c.DisposeAsync();
     }
 
-    /// <summary>The content stream of one row; disposing it ends the query and returns the connection to the pool.</summary>
-    private sealed class ConnectionOwningStream(Stream content, long length, NpgsqlDataReader reader, NpgsqlCommand cmd, NpgsqlConnection c)
-        : Stream
+    /// <summary>
+    /// The file's chunks read one after the other from a reader positioned on the first row; disposing it ends the query and
+    /// returns the connection to the pool.
+    /// </summary>
+    private sealed class ChunkedReadStream(long length, NpgsqlDataReader reader, NpgsqlCommand cmd, NpgsqlConnection c) : Stream
     {
+        private Stream? chunk;
+        private bool ended;
+
         public override bool CanRead => true;
         public override bool CanSeek => false;
         public override bool CanWrite => false;
         public override long Length => length;
         public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override int Read(byte[] buffer, int offset, int count) => content.Read(buffer, offset, count);
-        public override int Read(Span<byte> buffer) => content.Read(buffer);
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken ct) => content.ReadAsync(buffer, offset, count, ct);
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default) => content.ReadAsync(buffer, ct);
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default)
+        {
+            while (!ended && buffer.Length > 0)
+            {
+                if (chunk is null)
+                {
+                    if (await reader.IsDBNullAsync(1, ct))
+                    {
+                        ended = true; // an empty file
+                        break;
+                    }
+                    chunk = await reader.GetStreamAsync(1, ct);
+                }
+                var n = await chunk.ReadAsync(buffer, ct);
+                if (n > 0)
+                    return n;
+                await chunk.DisposeAsync();
+                chunk = null;
+                ended = !await reader.ReadAsync(ct);
+            }
+            return 0;
+        }
+
+        public override int Read(Span<byte> buffer)
+        {
+            while (!ended && buffer.Length > 0)
+            {
+                if (chunk is null)
+                {
+                    if (reader.IsDBNull(1))
+                    {
+                        ended = true;
+                        break;
+                    }
+                    chunk = reader.GetStream(1);
+                }
+                var n = chunk.Read(buffer);
+                if (n > 0)
+                    return n;
+                chunk.Dispose();
+                chunk = null;
+                ended = !reader.Read();
+            }
+            return 0;
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken ct) =>
+            ReadAsync(buffer.AsMemory(offset, count), ct).AsTask();
+
         public override void Flush() { }
         public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
         public override void SetLength(long value) => throw new NotSupportedException();
@@ -198,62 +284,22 @@ public sealed class PostgresArtifactStore : IArtifactStore, IAsyncDisposable
         protected override void Dispose(bool disposing)
         {
             if (disposing)
-                DisposeAsync().AsTask().GetAwaiter().GetResult();
+            {
+                chunk?.Dispose();
+                reader.Dispose();
+                cmd.Dispose();
+                c.Dispose();
+            }
             base.Dispose(disposing);
         }
 
         public override async ValueTask DisposeAsync()
         {
-            await content.DisposeAsync();
+            if (chunk is not null)
+                await chunk.DisposeAsync();
             await DisposeAllAsync(reader, cmd, c);
+            Dispose(false);
             GC.SuppressFinalize(this);
         }
-    }
-
-    /// <summary>Reads the source for Npgsql and remembers whether the source itself failed.</summary>
-    private sealed class WatchedReadStream(Stream source, long length) : Stream
-    {
-        public Exception? Failure { get; private set; }
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => length;
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count) => Watch(() => source.Read(buffer, offset, count));
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default)
-        {
-            try
-            {
-                return await source.ReadAsync(buffer, ct);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                Failure = ex;
-                throw;
-            }
-        }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken ct) =>
-            ReadAsync(buffer.AsMemory(offset, count), ct).AsTask();
-
-        private int Watch(Func<int> read)
-        {
-            try
-            {
-                return read();
-            }
-            catch (Exception ex)
-            {
-                Failure = ex;
-                throw;
-            }
-        }
-
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

@@ -97,16 +97,25 @@ public static class PostgresSchema
             PRIMARY KEY (run_id, seq)
         );
         CREATE INDEX events_by_type ON events (run_id, type, seq);
+        -- A run's file: its row, and its content in chunks (written and read a chunk at a time, so neither side holds a
+        -- whole checkpoint in memory). A replace rewrites both in one transaction: a reader's single query sees one version.
         CREATE TABLE artifacts (
             run_id bigint NOT NULL,
             name text NOT NULL,
             length bigint NOT NULL,
             updated_at timestamptz NOT NULL,
-            content bytea NOT NULL,
             PRIMARY KEY (run_id, name)
         );
+        CREATE TABLE artifact_chunks (
+            run_id bigint NOT NULL,
+            name text NOT NULL,
+            idx integer NOT NULL,
+            data bytea NOT NULL,
+            PRIMARY KEY (run_id, name, idx),
+            FOREIGN KEY (run_id, name) REFERENCES artifacts (run_id, name) ON DELETE CASCADE
+        );
         -- Checkpoints and models hardly compress: store them out of line without trying.
-        ALTER TABLE artifacts ALTER COLUMN content SET STORAGE EXTERNAL;
+        ALTER TABLE artifact_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
 
         CREATE FUNCTION quantstudio_notify_event() RETURNS trigger LANGUAGE plpgsql AS $fn$
         BEGIN

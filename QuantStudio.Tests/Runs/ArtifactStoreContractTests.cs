@@ -33,7 +33,7 @@ public abstract class ArtifactStoreContractTests : IAsyncLifetime
     [Fact]
     public async Task A_stored_file_reads_back_byte_for_byte()
     {
-        var model = RandomBytes(3 * 1024 * 1024 + 17, seed: 1);
+        var model = RandomBytes(9 * 1024 * 1024 + 17, seed: 1); // more than two of the PostgreSQL store's chunks
         var summary = "{\"student_accuracy\":0.91}"u8.ToArray();
 
         await Store.PutAsync(1, "model.qsc", new MemoryStream(model));
@@ -76,7 +76,7 @@ public abstract class ArtifactStoreContractTests : IAsyncLifetime
     [Fact]
     public async Task A_reader_opened_before_a_replace_reads_the_old_content_whole()
     {
-        var old = RandomBytes(2 * 1024 * 1024, 5);
+        var old = RandomBytes(9 * 1024 * 1024, 5);
         var replacement = RandomBytes(1024 * 1024, 6);
         await Store.PutAsync(4, "model.qsc", new MemoryStream(old));
 

@@ -70,7 +70,7 @@ public sealed class PostgresTestDatabase : IAsyncLifetime
         await using var cmd = new NpgsqlCommand("""
             DO $$ BEGIN
                 IF to_regclass('runs') IS NOT NULL THEN
-                    TRUNCATE events, runs, sweeps, artifacts RESTART IDENTITY;
+                    TRUNCATE events, runs, sweeps, artifact_chunks, artifacts RESTART IDENTITY;
                 END IF;
             END $$;
             """, c);
