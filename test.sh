@@ -2,7 +2,8 @@
 # Builds everything and runs the whole test suite; the last line gives the totals over every test assembly.
 set -euo pipefail
 cd "$(dirname "$0")"
-QS_WITH_BROWSER=1 QS_WITH_PYTORCH=1 scripts/install-deps.sh
+QS_WITH_BROWSER=1 QS_WITH_PYTORCH=1 QS_WITH_SERVICES=1 scripts/install-deps.sh
+scripts/services.sh   # PostgreSQL and RabbitMQ for the distributed mode's tests; leaves running ones alone
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 status=0

@@ -12,6 +12,9 @@ fi
 if [[ "${QS_WITH_PYTORCH:-0}" == "1" ]]; then
   packages+=(python3-torch)             # the side-by-side baseline in bench/
 fi
+if [[ "${QS_WITH_SERVICES:-0}" == "1" ]]; then
+  packages+=(postgresql rabbitmq-server) # the distributed mode's store and queue tests (scripts/services.sh starts them)
+fi
 
 missing=()
 for p in "${packages[@]+"${packages[@]}"}"; do

@@ -20,3 +20,25 @@ public interface IArtifactStore
 }
 
 public sealed record ArtifactInfo(string Name, long Length, DateTimeOffset UpdatedAt);
+
+/// <summary>What a run's file may be called: a plain file name, the same in every store.</summary>
+public static class ArtifactNames
+{
+    /// <summary>Throws an <see cref="ArgumentException"/> naming the problem unless <paramref name="name"/> is a plain file name.</summary>
+    public static void Check(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        var problem = name switch
+        {
+            "" => "it is empty",
+            "." or ".." => "it names a folder",
+            _ when name.Contains('/') || name.Contains('\\') => "it contains a path separator",
+            _ when name.StartsWith('.') => "it starts with '.'",
+            _ when name.Any(char.IsControl) => "it contains a control character",
+            _ when name.Length > 255 => "it is longer than 255 characters",
+            _ => null,
+        };
+        if (problem is not null)
+            throw new ArgumentException($"artifact name '{name}' is not a plain file name: {problem}", nameof(name));
+    }
+}

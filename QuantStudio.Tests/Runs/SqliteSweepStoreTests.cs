@@ -1,8 +1,7 @@
 using Microsoft.Data.Sqlite;
-using QuantStudio.Core.Experiments;
-
 namespace QuantStudio.Tests.Runs;
 
+/// <summary>What only the SQLite store does: upgrade a database made before sweeps. The rest is in <see cref="RunStoreContractTests"/>.</summary>
 public sealed class SqliteSweepStoreTests : IDisposable
 {
     private readonly string dir = Path.Combine(Path.GetTempPath(), "qs-sweeps-" + Guid.NewGuid().ToString("N"));
@@ -12,32 +11,6 @@ public sealed class SqliteSweepStoreTests : IDisposable
         SqliteConnection.ClearAllPools();
         if (Directory.Exists(dir))
             Directory.Delete(dir, recursive: true);
-    }
-
-    [Fact]
-    public async Task A_sweep_is_stored_with_its_runs_and_each_run_knows_its_sweep()
-    {
-        var store = new SqliteRunStore(Path.Combine(dir, "quantstudio.db"));
-        await store.InitializeAsync();
-        var now = DateTimeOffset.UtcNow;
-        var lone = await store.CreateRunAsync(new NewRun("lone", new ExperimentSpec(), now));
-        var runs = new[] { 2, 4, 8 }
-            .Select(b => new NewRun($"bits {b}", new ExperimentSpec { Quantization = new QuantizationSpec { Bits = b } }, now))
-            .ToList();
-
-        var (sweep, stored) = await store.CreateSweepAsync(
-            new NewSweep("bits", "{}", """[{"path":"quantization.bits","values":[2,4,8]}]""", now), runs);
-
-        Assert.Equal(["bits 2", "bits 4", "bits 8"], stored.Select(r => r.Name));
-        Assert.All(stored, r => Assert.Equal(sweep.Id, r.SweepId));
-        Assert.All(stored, r => Assert.Equal(RunStatus.Queued, r.Status));
-        Assert.Equal([2, 4, 8], stored.Select(r => r.TryReadSpec()!.Quantization.Bits));
-        Assert.Null((await store.GetRunAsync(lone.Id))!.SweepId);
-        var again = await store.GetSweepAsync(sweep.Id);
-        Assert.Equal("""[{"path":"quantization.bits","values":[2,4,8]}]""", again!.AxesJson);
-        Assert.Equal([sweep.Id], (await store.ListSweepsAsync()).Select(s => s.Id));
-        Assert.Null(await store.GetSweepAsync(sweep.Id + 1));
-        Assert.Empty(await store.ListSweepRunsAsync(sweep.Id + 1));
     }
 
     [Fact]
