@@ -32,13 +32,15 @@ public static class OnnxRunReport
         {
             var path = Path.Combine(dir, FileName);
             var export = OnnxExporter.ExportToFile(qscPath, path, OnnxWeightFormat.LowBit);
-            using var student = OnnxModelSession.Open(path);
+            // The run's own thread budget (a worker sharing a machine is given fewer threads than its cores).
+            var threads = torch.get_num_threads();
+            using var student = OnnxModelSession.Open(path, threads);
             var result = OnnxModelEvaluator.Evaluate(student, data, OnnxModelEvaluator.RawPixels(data.Test), batchSize, ct);
             var studentLatency = Latency(student);
             Latency? teacherLatency = null;
             if (teacher is not null && teacherSpec is not null)
             {
-                using var teacherSession = OnnxModelSession.FromBytes(TeacherOnnx(teacher, teacherSpec, shape, data, dir, initLock));
+                using var teacherSession = OnnxModelSession.FromBytes(TeacherOnnx(teacher, teacherSpec, shape, data, dir, initLock), threads);
                 teacherLatency = Latency(teacherSession);
             }
             return new OnnxRunFigures(result.Accuracy, result.Perplexity, export.FileBytes, studentLatency, teacherLatency);
