@@ -230,6 +230,11 @@ public sealed class RunWorker(
                 }
             }
         }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            // Stopped while the run's files were fetched: it goes back to the queue below.
+            workerStopping = true;
+        }
         finally
         {
             feed.CancelRequested -= OnCancelRequested;
