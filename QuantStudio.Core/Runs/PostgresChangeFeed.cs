@@ -18,7 +18,9 @@ public sealed class PostgresChangeFeed : IStoreChangeFeed, IAsyncDisposable
     private readonly PostgresStoreOptions options;
     private readonly TimeSpan probeEvery;
     private readonly Action<Exception>? onHandlerError;
+    private readonly object stopLock = new();
     private CancellationTokenSource? stopping;
+    private Task? stopTask;
     private Task? loop;
     private NpgsqlConnection? connection;
 
@@ -62,19 +64,34 @@ public sealed class PostgresChangeFeed : IStoreChangeFeed, IAsyncDisposable
         loop = Task.Run(() => RunAsync(stopping.Token), CancellationToken.None);
     }
 
-    public async Task StopAsync(CancellationToken ct = default)
+    /// <summary>Stops listening; safe to call more than once and from several threads at once (they all wait for the same stop).</summary>
+    public Task StopAsync(CancellationToken ct = default)
     {
-        if (stopping is null)
-            return;
-        await stopping.CancelAsync();
+        Task stop;
+        lock (stopLock)
+        {
+            if (stopping is null)
+                return stopTask?.WaitAsync(ct) ?? Task.CompletedTask;
+            stop = stopTask ??= StopOnceAsync();
+        }
+        return stop.WaitAsync(ct);
+    }
+
+    private async Task StopOnceAsync()
+    {
+        await stopping!.CancelAsync();
         if (loop is not null)
-            await loop.WaitAsync(ct);
+            await loop;
         if (connection is not null)
             await connection.DisposeAsync();
         connection = null;
         loop = null;
-        stopping.Dispose();
-        stopping = null;
+        lock (stopLock)
+        {
+            stopping.Dispose();
+            stopping = null;
+            stopTask = null;
+        }
     }
 
     public async ValueTask DisposeAsync() => await StopAsync();

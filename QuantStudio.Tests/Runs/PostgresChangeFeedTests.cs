@@ -105,4 +105,21 @@ public sealed class PostgresChangeFeedTests(PostgresTestDatabase database) : ICl
         lock (errors)
             Assert.Equal(2, errors.Count(e => e.Message == "a broken listener"));
     }
+
+    [Fact]
+    public async Task Stopping_from_several_threads_at_once_stops_once_and_the_feed_can_start_again()
+    {
+        await feed.StartAsync();
+
+        // A host shutting down stops its hosted services and disposes them at nearly the same time.
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() => feed.StopAsync())));
+        await feed.StopAsync();
+
+        var run = await store.CreateRunAsync(new NewRun("run", new ExperimentSpec(), DateTimeOffset.UtcNow));
+        var heard = Signal<long>();
+        feed.EventStored += (runId, _) => heard.TrySetResult(runId);
+        await feed.StartAsync();
+        await store.AppendEventAsync(StoredEvent.From(run.Id, new LogMessage("info", "again") { Seq = 1, Time = DateTimeOffset.UtcNow }));
+        Assert.Equal(run.Id, await heard.Task.WaitAsync(WithinASecond));
+    }
 }
