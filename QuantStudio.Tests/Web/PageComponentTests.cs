@@ -188,4 +188,30 @@ public sealed class PageComponentTests : StudioComponentContext
         Assert.EndsWith("/runs", Services.GetRequiredService<NavigationManager>().Uri);
         Assert.Null(await factory.Store.GetRunAsync(id));
     }
+
+    [Fact]
+    public async Task The_resume_notice_stays_while_the_run_is_queued_and_goes_once_it_runs()
+    {
+        var client = factory.CreateClient();
+        var id = await TestSpecs.CreateRunAsync(client);
+        await TestSpecs.WaitForStatusAsync(client, id, "running");
+        var cut = Render<RunDetail>(p => p.Add(x => x.Id, id));
+        Eventually(() => cut.Instance.View.Log.Count >= 2, "the replayed start of the run");
+        cut.Find("#action-cancel").Click();
+        Eventually(() => cut.Find("#run-status").TextContent == "cancelled", "the run cancelled", TimeSpan.FromSeconds(10));
+        Eventually(() => cut.Find("#run-detail").GetAttribute("data-following") == "false", "the page done following", TimeSpan.FromSeconds(10));
+
+        // Another run holds the only runner, so the resumed run waits in the queue.
+        var other = await TestSpecs.CreateRunAsync(client);
+        await TestSpecs.WaitForStatusAsync(client, other, "running");
+        cut.Find("#action-resume").Click();
+        Eventually(() => cut.FindAll("#action-message").Count == 1, "the resume notice");
+        Assert.StartsWith("Queued to resume", cut.Find("#action-message").TextContent);
+        Assert.Equal("queued", cut.Find("#run-status").TextContent);
+
+        // The runner is free: the run starts again, and the notice goes.
+        (await client.PostAsync($"/api/runs/{other}/cancel", null)).EnsureSuccessStatusCode();
+        Eventually(() => cut.Find("#run-status").TextContent == "running", "the resumed run running", TimeSpan.FromSeconds(10));
+        Eventually(() => cut.FindAll("#action-message").Count == 0, "the resume notice gone once the run runs", TimeSpan.FromSeconds(10));
+    }
 }
