@@ -190,6 +190,52 @@ public sealed class PageComponentTests : StudioComponentContext
     }
 
     [Fact]
+    public async Task The_runs_page_keeps_its_filters_and_sort_in_the_url_without_a_reload()
+    {
+        var client = factory.CreateClient();
+        var qkd = await TestSpecs.CreateRunAsync(client, TestSpecs.Json(method: Methods.Qkd));
+        var qd = await TestSpecs.CreateRunAsync(client);
+        var nav = Services.GetRequiredService<Bunit.TestDoubles.BunitNavigationManager>();
+        nav.NavigateTo("/runs?dataset=shapes&sort=name&dir=asc");
+        var cut = Render<QuantStudio.Web.Components.Pages.Runs>();
+        Eventually(() => cut.FindAll("#runs-table tbody tr[data-run-id]").Count == 2, "both runs listed");
+        Assert.Equal("shapes", cut.Find("#filter-dataset").GetAttribute("value"));
+        Assert.Contains("↑", cut.Find("#sort-name").TextContent);
+
+        cut.Find("#filter-method").Change(Methods.Qkd);
+        Assert.Equal([qkd], cut.FindAll("#runs-table tbody tr[data-run-id]").Select(r => long.Parse(r.GetAttribute("data-run-id")!)));
+        var query = QueryOf(nav.Uri);
+        Assert.Equal(Methods.Qkd, query["method"]);
+        Assert.Equal("shapes", query["dataset"]);
+        Assert.Equal("name", query["sort"]);
+        Assert.Equal("asc", query["dir"]);
+        // In place: the history entry is replaced, and nothing asked for a page load.
+        Assert.All(nav.History, h => Assert.False(h.Options.ForceLoad));
+        Assert.True(nav.History.First().Options.ReplaceHistoryEntry);
+
+        cut.Find("#filter-method").Change("");
+        cut.Find("#sort-packed").Click();
+        cut.Find("#filter-q").Input("abc");
+        query = QueryOf(nav.Uri);
+        Assert.False(query.ContainsKey("method"));
+        Assert.Equal("packed", query["sort"]);
+        Assert.False(query.ContainsKey("dir")); // newest first is the default
+        Assert.Equal("abc", query["q"]);
+        Assert.Empty(cut.FindAll("#runs-table tbody tr[data-run-id]"));
+
+        // A reload (or the link shared) shows the same list.
+        var reloaded = Render<QuantStudio.Web.Components.Pages.Runs>();
+        Assert.Equal("abc", reloaded.Find("#filter-q").GetAttribute("value"));
+        Assert.Contains("↓", reloaded.Find("#sort-packed").TextContent);
+        Assert.Equal("shapes", reloaded.Find("#filter-dataset").GetAttribute("value"));
+        Eventually(() => reloaded.FindAll("#runs-empty").Count == 1, "no run named abc");
+        Assert.NotEqual(qkd, qd);
+    }
+
+    private static Dictionary<string, string> QueryOf(string uri) =>
+        Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(new Uri(uri).Query).ToDictionary(p => p.Key, p => p.Value.ToString());
+
+    [Fact]
     public async Task The_resume_notice_stays_while_the_run_is_queued_and_goes_once_it_runs()
     {
         var client = factory.CreateClient();
