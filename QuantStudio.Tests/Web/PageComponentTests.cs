@@ -86,6 +86,43 @@ public sealed class PageComponentTests : StudioComponentContext
     }
 
     [Fact]
+    public async Task Number_fields_are_checked_as_they_are_typed_and_keep_what_was_typed()
+    {
+        var checks = factory.Services.GetRequiredService<SpecChecks>();
+        var cut = Render<NewExperiment>();
+
+        // A key typed (no change event, the field keeps the focus): the value is read and checked at once.
+        cut.Find("#field-bits").Input("12");
+        Assert.Equal(12, cut.Instance.Form.Bits);
+        var expected = (await checks.CheckAsync(cut.Instance.Form.ToSpec())).Single(e => e.Field == "quantization.bits").Message;
+        Assert.Equal(expected, cut.Find("#error-quantization-bits").TextContent);
+        cut.Find("#field-bits").Input("3");
+        Assert.Empty(cut.FindAll("#error-quantization-bits"));
+
+        cut.Find("#field-lr").Input("-0.5");
+        Assert.Equal(-0.5, cut.Instance.Form.Lr);
+        Assert.Single(cut.FindAll("#error-optimizer-lr"));
+
+        // Half a number (a browser reports "0." as empty) leaves the value and the field as they were typed, not rewritten.
+        cut.Find("#field-lr").Input("");
+        Assert.Equal(-0.5, cut.Instance.Form.Lr);
+        Assert.Equal("", cut.Find("#field-lr").GetAttribute("value"));
+        cut.Find("#field-lr").Input("0.01");
+        Assert.Equal(0.01, cut.Instance.Form.Lr);
+        Assert.Empty(cut.FindAll("#error-optimizer-lr"));
+        Assert.Equal("0.01", cut.Find("#field-lr").GetAttribute("value"));
+
+        // Leaving a required field emptied shows the value the form holds; an optional one emptied is none.
+        cut.Find("#field-epochs").Input("");
+        cut.Find("#field-epochs").Change("");
+        Assert.Equal(cut.Instance.Form.Epochs.ToString(System.Globalization.CultureInfo.InvariantCulture), cut.Find("#field-epochs").GetAttribute("value"));
+        cut.Find("#field-bucket").Input("");
+        Assert.Null(cut.Instance.Form.BucketSize);
+        cut.Find("#field-subset").Input("0");
+        Assert.Single(cut.FindAll("#error-dataset-subset"));
+    }
+
+    [Fact]
     public void The_expected_size_follows_the_bits_and_the_student()
     {
         var counts = factory.Services.GetRequiredService<IModelParameterCounts>();
