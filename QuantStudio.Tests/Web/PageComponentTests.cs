@@ -86,6 +86,43 @@ public sealed class PageComponentTests : StudioComponentContext
     }
 
     [Fact]
+    public async Task Number_fields_are_checked_as_they_are_typed_and_keep_what_was_typed()
+    {
+        var checks = factory.Services.GetRequiredService<SpecChecks>();
+        var cut = Render<NewExperiment>();
+
+        // A key typed (no change event, the field keeps the focus): the value is read and checked at once.
+        cut.Find("#field-bits").Input("12");
+        Assert.Equal(12, cut.Instance.Form.Bits);
+        var expected = (await checks.CheckAsync(cut.Instance.Form.ToSpec())).Single(e => e.Field == "quantization.bits").Message;
+        Assert.Equal(expected, cut.Find("#error-quantization-bits").TextContent);
+        cut.Find("#field-bits").Input("3");
+        Assert.Empty(cut.FindAll("#error-quantization-bits"));
+
+        cut.Find("#field-lr").Input("-0.5");
+        Assert.Equal(-0.5, cut.Instance.Form.Lr);
+        Assert.Single(cut.FindAll("#error-optimizer-lr"));
+
+        // Half a number (a browser reports "0." as empty) leaves the value and the field as they were typed, not rewritten.
+        cut.Find("#field-lr").Input("");
+        Assert.Equal(-0.5, cut.Instance.Form.Lr);
+        Assert.Equal("", cut.Find("#field-lr").GetAttribute("value"));
+        cut.Find("#field-lr").Input("0.01");
+        Assert.Equal(0.01, cut.Instance.Form.Lr);
+        Assert.Empty(cut.FindAll("#error-optimizer-lr"));
+        Assert.Equal("0.01", cut.Find("#field-lr").GetAttribute("value"));
+
+        // Leaving a required field emptied shows the value the form holds; an optional one emptied is none.
+        cut.Find("#field-epochs").Input("");
+        cut.Find("#field-epochs").Change("");
+        Assert.Equal(cut.Instance.Form.Epochs.ToString(System.Globalization.CultureInfo.InvariantCulture), cut.Find("#field-epochs").GetAttribute("value"));
+        cut.Find("#field-bucket").Input("");
+        Assert.Null(cut.Instance.Form.BucketSize);
+        cut.Find("#field-subset").Input("0");
+        Assert.Single(cut.FindAll("#error-dataset-subset"));
+    }
+
+    [Fact]
     public void The_expected_size_follows_the_bits_and_the_student()
     {
         var counts = factory.Services.GetRequiredService<IModelParameterCounts>();
@@ -187,5 +224,77 @@ public sealed class PageComponentTests : StudioComponentContext
         cut.Find("#action-delete-confirm").Click();
         Assert.EndsWith("/runs", Services.GetRequiredService<NavigationManager>().Uri);
         Assert.Null(await factory.Store.GetRunAsync(id));
+    }
+
+    [Fact]
+    public async Task The_runs_page_keeps_its_filters_and_sort_in_the_url_without_a_reload()
+    {
+        var client = factory.CreateClient();
+        var qkd = await TestSpecs.CreateRunAsync(client, TestSpecs.Json(method: Methods.Qkd));
+        var qd = await TestSpecs.CreateRunAsync(client);
+        var nav = Services.GetRequiredService<Bunit.TestDoubles.BunitNavigationManager>();
+        nav.NavigateTo("/runs?dataset=shapes&sort=name&dir=asc");
+        var cut = Render<QuantStudio.Web.Components.Pages.Runs>();
+        Eventually(() => cut.FindAll("#runs-table tbody tr[data-run-id]").Count == 2, "both runs listed");
+        Assert.Equal("shapes", cut.Find("#filter-dataset").GetAttribute("value"));
+        Assert.Contains("↑", cut.Find("#sort-name").TextContent);
+
+        cut.Find("#filter-method").Change(Methods.Qkd);
+        Assert.Equal([qkd], cut.FindAll("#runs-table tbody tr[data-run-id]").Select(r => long.Parse(r.GetAttribute("data-run-id")!)));
+        var query = QueryOf(nav.Uri);
+        Assert.Equal(Methods.Qkd, query["method"]);
+        Assert.Equal("shapes", query["dataset"]);
+        Assert.Equal("name", query["sort"]);
+        Assert.Equal("asc", query["dir"]);
+        // In place: the history entry is replaced, and nothing asked for a page load.
+        Assert.All(nav.History, h => Assert.False(h.Options.ForceLoad));
+        Assert.True(nav.History.First().Options.ReplaceHistoryEntry);
+
+        cut.Find("#filter-method").Change("");
+        cut.Find("#sort-packed").Click();
+        cut.Find("#filter-q").Input("abc");
+        query = QueryOf(nav.Uri);
+        Assert.False(query.ContainsKey("method"));
+        Assert.Equal("packed", query["sort"]);
+        Assert.False(query.ContainsKey("dir")); // newest first is the default
+        Assert.Equal("abc", query["q"]);
+        Assert.Empty(cut.FindAll("#runs-table tbody tr[data-run-id]"));
+
+        // A reload (or the link shared) shows the same list.
+        var reloaded = Render<QuantStudio.Web.Components.Pages.Runs>();
+        Assert.Equal("abc", reloaded.Find("#filter-q").GetAttribute("value"));
+        Assert.Contains("↓", reloaded.Find("#sort-packed").TextContent);
+        Assert.Equal("shapes", reloaded.Find("#filter-dataset").GetAttribute("value"));
+        Eventually(() => reloaded.FindAll("#runs-empty").Count == 1, "no run named abc");
+        Assert.NotEqual(qkd, qd);
+    }
+
+    private static Dictionary<string, string> QueryOf(string uri) =>
+        Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(new Uri(uri).Query).ToDictionary(p => p.Key, p => p.Value.ToString());
+
+    [Fact]
+    public async Task The_resume_notice_stays_while_the_run_is_queued_and_goes_once_it_runs()
+    {
+        var client = factory.CreateClient();
+        var id = await TestSpecs.CreateRunAsync(client);
+        await TestSpecs.WaitForStatusAsync(client, id, "running");
+        var cut = Render<RunDetail>(p => p.Add(x => x.Id, id));
+        Eventually(() => cut.Instance.View.Log.Count >= 2, "the replayed start of the run");
+        cut.Find("#action-cancel").Click();
+        Eventually(() => cut.Find("#run-status").TextContent == "cancelled", "the run cancelled", TimeSpan.FromSeconds(10));
+        Eventually(() => cut.Find("#run-detail").GetAttribute("data-following") == "false", "the page done following", TimeSpan.FromSeconds(10));
+
+        // Another run holds the only runner, so the resumed run waits in the queue.
+        var other = await TestSpecs.CreateRunAsync(client);
+        await TestSpecs.WaitForStatusAsync(client, other, "running");
+        cut.Find("#action-resume").Click();
+        Eventually(() => cut.FindAll("#action-message").Count == 1, "the resume notice");
+        Assert.StartsWith("Queued to resume", cut.Find("#action-message").TextContent);
+        Assert.Equal("queued", cut.Find("#run-status").TextContent);
+
+        // The runner is free: the run starts again, and the notice goes.
+        (await client.PostAsync($"/api/runs/{other}/cancel", null)).EnsureSuccessStatusCode();
+        Eventually(() => cut.Find("#run-status").TextContent == "running", "the resumed run running", TimeSpan.FromSeconds(10));
+        Eventually(() => cut.FindAll("#action-message").Count == 0, "the resume notice gone once the run runs", TimeSpan.FromSeconds(10));
     }
 }

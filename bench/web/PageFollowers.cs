@@ -9,8 +9,10 @@ using QuantStudio.Tests.Web.Browser;
 /// N run pages (tabs of one headless Chromium, each its own Blazor circuit) following one live run, opened one after the
 /// other while it runs (each replays the history, then follows). Each tab records, every
 /// 10 ms, when its loss chart's trace grew; at the end every tab must hold every stored step point, and the time from an
-/// event's time stamp (when the runner emitted it) to the first sample showing its point is the update latency. The
-/// server's resident memory is sampled before the pages open and while they follow.
+/// event's time stamp (when the runner emitted it, right before the server stored it) to the first sample showing its
+/// point is the update latency, counted for the points emitted once every page was open. The server's resident memory
+/// is sampled before the pages open, once they are all open and while they follow; the machine's load average is read
+/// at the same moments.
 /// </summary>
 internal static class PageFollowers
 {
@@ -28,6 +30,7 @@ internal static class PageFollowers
     {
         var download = Path.Combine(Path.GetTempPath(), "qs-webbench-downloads-" + Guid.NewGuid().ToString("N"));
         var before = rssKb();
+        var loadBefore = LoadAverage();
         using var browser = new HeadlessChromium(download, "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
             "--disable-backgrounding-occluded-windows");
         var driver = browser.Driver;
@@ -47,6 +50,8 @@ internal static class PageFollowers
             handles.Add(driver.CurrentWindowHandle);
         }
         var allOpen = DateTimeOffset.UtcNow;
+        var openRss = rssKb();
+        var loadOpen = LoadAverage();
         Console.WriteLine($"pages: {pages} open after {(clock.Elapsed - opened).TotalSeconds:F1} s");
         var withPages = new List<long>();
         string status;
@@ -60,6 +65,8 @@ internal static class PageFollowers
                 break;
             await Task.Delay(1000);
         }
+        var runEnded = DateTimeOffset.UtcNow;
+        var loadEnd = LoadAverage();
 
         // The stored step metrics, in order, with the time each was emitted.
         var steps = new List<DateTimeOffset>();
@@ -108,15 +115,24 @@ internal static class PageFollowers
             }
         }
         latencies.Sort();
+        if (latencies.Count == 0)
+            Console.WriteLine("no step point was emitted with every page open: give the run more --seconds than the pages take to open");
         double Pct(double p) => latencies.Count == 0 ? double.NaN : latencies[Math.Min(latencies.Count - 1, (int)(p * latencies.Count))];
         static string Mb(double kb) => (kb / 1024.0).ToString("F1", CultureInfo.InvariantCulture) + " MB";
 
         Console.WriteLine($"run {runId}: {status}, {steps.Count} step points stored");
         Console.WriteLine($"pages complete (every stored point on the loss chart): {complete}/{pages}; points per page: {string.Join(" ", finals)}");
-        Console.WriteLine($"update latency (event emitted to drawn, {latencies.Count} points): p50 {Pct(0.5):F0} ms, p90 {Pct(0.9):F0} ms, p99 {Pct(0.99):F0} ms, max {(latencies.Count > 0 ? latencies[^1] : double.NaN):F0} ms");
+        Console.WriteLine($"update latency (event emitted and stored to drawn, {latencies.Count} points over the {(runEnded - allOpen).TotalSeconds:F0} s " +
+                          $"with all {pages} pages open): p50 {Pct(0.5):F0} ms, p90 {Pct(0.9):F0} ms, p95 {Pct(0.95):F0} ms, p99 {Pct(0.99):F0} ms, " +
+                          $"max {(latencies.Count > 0 ? latencies[^1] : double.NaN):F0} ms");
         if (before is { } b && withPages.Count > 0)
-            Console.WriteLine($"server RSS: {Mb(b)} before the pages, {Mb(withPages.Max())} at most with {pages} pages: " +
-                              $"{Mb((withPages.Max() - b) / (double)pages)} per page (the run's own growth included)");
+        {
+            Console.WriteLine($"server RSS: {Mb(b)} before the pages, {(openRss is { } o ? Mb(o) : "?")} once all were open, {Mb(withPages.Max())} at most " +
+                              $"while {pages} pages followed");
+            Console.WriteLine($"per page: {(openRss is { } o2 ? Mb((o2 - b) / (double)pages) : "?")} (all open), {Mb((withPages.Max() - b) / (double)pages)} " +
+                              "(at most; the run's own growth included)");
+        }
+        Console.WriteLine($"load average (1, 5, 15 min): {loadBefore} before the pages, {loadOpen} once all were open, {loadEnd} at the run's end");
         try
         {
             Directory.Delete(download, true);
@@ -125,5 +141,18 @@ internal static class PageFollowers
         {
         }
         return complete == pages && status == "finished" ? 0 : 1;
+    }
+
+    /// <summary>The machine's load average over 1, 5 and 15 minutes (/proc/loadavg).</summary>
+    private static string LoadAverage()
+    {
+        try
+        {
+            return string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+        }
+        catch (IOException)
+        {
+            return "?";
+        }
     }
 }

@@ -30,6 +30,8 @@ if (!File.Exists(webDll))
 // The run: 3 epochs whose steps add up to the requested duration.
 const int epochs = 3;
 var stepsPerEpoch = Math.Max(1, seconds * 1000 / stepMs / epochs);
+if (pages > 0 && stepsPerEpoch * epochs > 2000)
+    Console.Error.WriteLine($"warning: {stepsPerEpoch * epochs} steps: past a chart's 2,000 points the pages thin their series and the latency is not measured for every point; use a longer --step-ms");
 var data = Path.Combine(Path.GetTempPath(), "qs-webbench-" + Guid.NewGuid().ToString("N"));
 var server = ServerProcess.Start(webDll, data, stepMs, stepsPerEpoch, pages > 0);
 try

@@ -29,6 +29,17 @@ public partial class LineChart
     /// <summary>Points drawn (sent to the browser) per series.</summary>
     public IReadOnlyList<int> DrawnPoints => Data.Select(t => ((Scatter)t).X?.Count ?? 0).ToList();
 
+    /// <summary>The points of trace <paramref name="trace"/> as the browser holds them (null: a gap).</summary>
+    public IReadOnlyList<(double X, double? Y)> Drawn(int trace)
+    {
+        var t = (Scatter)Data[trace];
+        return t.X.Zip(t.Y, (x, y) => (Convert.ToDouble(x, System.Globalization.CultureInfo.InvariantCulture),
+            y is null ? (double?)null : Convert.ToDouble(y, System.Globalization.CultureInfo.InvariantCulture))).ToList();
+    }
+
+    /// <summary>The phase markers as the browser holds them.</summary>
+    public IReadOnlyList<double> DrawnMarkers => Layout.Shapes?.Select(s => Convert.ToDouble(s.X0, System.Globalization.CultureInfo.InvariantCulture)).ToList() ?? [];
+
     protected override void OnParametersSet()
     {
         if (drawnMarkers >= 0)

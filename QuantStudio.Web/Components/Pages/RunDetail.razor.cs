@@ -22,6 +22,8 @@ public partial class RunDetail
     private IReadOnlyList<ArtifactDto> artifacts = [];
     private string? selectedLayer;
     private string? message;
+    /// <summary>When set, <see cref="message"/> holds while the run has this status ("Queued to resume" while it is queued).</summary>
+    private RunStatus? messageWhile;
     private bool loaded;
     private bool following;
     private long followedSeq;
@@ -48,6 +50,7 @@ public partial class RunDetail
         followedSeq = 0;
         selectedLayer = null;
         message = null;
+        messageWhile = null;
         await LoadRecordAsync();
         loaded = true;
         if (RendererInfo.IsInteractive)
@@ -59,6 +62,11 @@ public partial class RunDetail
         run = await Store.GetRunAsync(Id, disposed.Token);
         spec = run?.TryReadSpec();
         artifacts = run is null ? [] : await Downloads.ListAsync(Id, disposed.Token);
+        if (messageWhile is { } status && run?.Status != status)
+        {
+            message = null;
+            messageWhile = null;
+        }
     }
 
     /// <summary>Replays the events after the last one followed, then follows live until the run has ended.</summary>
@@ -115,8 +123,10 @@ public partial class RunDetail
         foreach (var e in events)
             view.Apply(e);
         followedSeq = Math.Max(followedSeq, lastSeq);
-        if (events.Any(e => e.IsTerminal))
-            message = null; // "Cancelling." or "Queued to resume" is over
+        // "Cancelling." is over. A notice tied to a status ("Queued to resume") goes when the record leaves it: the
+        // terminal event of the attempt before the resume may arrive after the resume was queued.
+        if (messageWhile is null && events.Any(e => e.IsTerminal))
+            message = null;
         if (events.Any(e => e is RunStarted or CheckpointSaved or EpochMetrics || e.IsTerminal))
             await LoadRecordAsync();
         StateHasChanged();
@@ -138,6 +148,7 @@ public partial class RunDetail
             return;
         }
         message = $"Cannot delete a run that is {run?.Status.ToName()}.";
+        messageWhile = null;
         await LoadRecordAsync();
     }
 
@@ -150,6 +161,8 @@ public partial class RunDetail
             RunCommandResult.NotFound => "The run no longer exists.",
             _ => $"Cannot {action} a run that is {run?.Status.ToName()}.",
         };
+        // The run may have started already (the queue was free): then the notice goes at once.
+        messageWhile = result == RunCommandResult.Done && action == "resume" ? RunStatus.Queued : null;
         await LoadRecordAsync();
     }
 

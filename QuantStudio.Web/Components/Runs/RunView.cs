@@ -5,9 +5,8 @@ using QuantStudio.Web.Runs;
 namespace QuantStudio.Web.Components.Runs;
 
 /// <summary>
-/// What the run page shows, built from the run's events in order: the loss, accuracy (or perplexity) and learning-rate
-/// series with the phase markers, the latest snapshot of each layer, the latest compression report, the log and the files
-/// saved. The page feeds it the stored events and then the live ones; it holds no reference to the page.
+/// What the run page shows, built from the run's events in order: the training charts (<see cref="RunCharts"/>), the
+/// latest snapshot of each layer, the latest compression report, the log and the files saved. The page feeds it the stored events and then the live ones; it holds no reference to the page.
 /// </summary>
 public sealed class RunView
 {
@@ -18,18 +17,16 @@ public sealed class RunView
     private readonly List<string> layerOrder = [];
     private readonly List<RunLogLine> log = [];
     private readonly SortedDictionary<string, long> files = new(StringComparer.Ordinal);
-    private readonly List<PhaseMarker> stepPhases = [];
-    private readonly List<PhaseMarker> epochPhases = [];
-    private double stepX;
-    private double stepOffset;
-    private int epochIndex;
 
-    public ChartSeries TrainLoss { get; } = new("train loss (step)");
-    public ChartSeries ValLoss { get; } = new("val loss (epoch)") { ShowMarkers = true };
-    public ChartSeries LearningRate { get; } = new("learning rate");
-    public ChartSeries TrainAccuracy { get; } = new("train accuracy") { ShowMarkers = true };
-    public ChartSeries ValAccuracy { get; } = new("val accuracy") { ShowMarkers = true };
-    public ChartSeries ValPerplexity { get; } = new("val perplexity") { ShowMarkers = true };
+    /// <summary>The training charts (a resume redraws them from the run's current history).</summary>
+    public RunCharts Charts { get; } = new();
+
+    public ChartSeries TrainLoss => Charts.TrainLoss;
+    public ChartSeries ValLoss => Charts.ValLoss;
+    public ChartSeries LearningRate => Charts.LearningRate;
+    public ChartSeries TrainAccuracy => Charts.TrainAccuracy;
+    public ChartSeries ValAccuracy => Charts.ValAccuracy;
+    public ChartSeries ValPerplexity => Charts.ValPerplexity;
 
     public IReadOnlyList<ChartSeries> LossSeries => [TrainLoss, ValLoss];
     public IReadOnlyList<ChartSeries> LearningRateSeries => [LearningRate];
@@ -38,8 +35,8 @@ public sealed class RunView
     /// <summary>The run reports perplexity (a language model), not accuracy.</summary>
     public bool HasPerplexity => ValPerplexity.Offered > 0;
 
-    public IReadOnlyList<PhaseMarker> StepPhases => stepPhases;
-    public IReadOnlyList<PhaseMarker> EpochPhases => epochPhases;
+    public IReadOnlyList<PhaseMarker> StepPhases => Charts.StepPhases;
+    public IReadOnlyList<PhaseMarker> EpochPhases => Charts.EpochPhases;
 
     /// <summary>The latest snapshot of each layer, in the order the layers first appeared.</summary>
     public IReadOnlyList<LayerSnapshot> Layers => layerOrder.Select(l => layers[l]).ToList();
@@ -64,36 +61,11 @@ public sealed class RunView
             return; // a replayed event already applied
         LastSeq = Math.Max(LastSeq, e.Seq);
         EventCount++;
+        Charts.Apply(e);
         switch (e)
         {
             case RunStarted:
                 Status = RunStatus.Running;
-                break;
-            case PhaseStarted p:
-                stepPhases.Add(new PhaseMarker(stepX, p.Name));
-                epochPhases.Add(new PhaseMarker(epochIndex + 0.5, p.Name));
-                break;
-            case StepMetrics m:
-                // One step axis across phases: a phase that counts its steps from 0 again continues after the last one.
-                var x = m.Step + stepOffset;
-                if (x <= stepX && TrainLoss.Offered > 0)
-                {
-                    stepOffset = stepX - m.Step + 1;
-                    x = stepX + 1;
-                }
-                stepX = x;
-                TrainLoss.Add(x, m.Loss);
-                LearningRate.Add(x, m.LearningRate);
-                break;
-            case EpochMetrics m:
-                epochIndex++;
-                ValLoss.Add(stepX, m.ValLoss);
-                if (m.ValPerplexity is { } ppl)
-                    ValPerplexity.Add(epochIndex, ppl);
-                if (m.TrainAccuracy is { } ta)
-                    TrainAccuracy.Add(epochIndex, ta);
-                if (m.ValAccuracy is { } va)
-                    ValAccuracy.Add(epochIndex, va);
                 break;
             case LayerSnapshot s:
                 if (!layers.ContainsKey(s.Layer))
