@@ -6,8 +6,10 @@ using OpenQA.Selenium;
 using QuantStudio.Tests.Web.Browser;
 
 /// <summary>
-/// N run pages (tabs of one headless Chromium, each its own Blazor circuit) following one live run, opened one after the
-/// other while it runs (each replays the history, then follows). Each tab records, every
+/// N run pages (windows of one headless Chromium, each its own Blazor circuit) following one live run, opened one after
+/// the other while it runs (each replays the history, then follows). Each page has a window of its own: Chromium runs
+/// the renderer of a tab that is not the one shown at a lower priority (niced), and on a busy machine such a page falls
+/// behind by tens of seconds, which measures Chromium's scheduling rather than the server. Each tab records, every
 /// 10 ms, when its loss chart's trace grew; at the end every tab must hold every stored step point, and the time from an
 /// event's time stamp (when the runner emitted it, right before the server stored it) to the first sample showing its
 /// point is the update latency, counted for the points emitted once every page was open. The server's resident memory
@@ -16,17 +18,19 @@ using QuantStudio.Tests.Web.Browser;
 /// </summary>
 internal static class PageFollowers
 {
+    // Plotly emits plotly_afterplot when it has drawn (after newPlot, react and extendTraces alike): the time a point is
+    // on the screen, with no polling to load the browser.
     private const string Recorder = """
         const el = document.getElementById('chart-loss');
-        window.qsSamples = [];
-        let last = -1;
-        setInterval(() => {
-          const n = el && el.data && el.data.length ? el.data[0].x.length : 0;
+        window.qsSamples = [[Date.now(), el.data[0].x.length]];
+        let last = el.data[0].x.length;
+        el.on('plotly_afterplot', () => {
+          const n = el.data && el.data.length ? el.data[0].x.length : 0;
           if (n !== last) { window.qsSamples.push([Date.now(), n]); last = n; }
-        }, 10);
+        });
         """;
 
-    public static async Task<int> RunAsync(Uri baseUri, HttpClient http, long runId, int pages, Func<long?> rssKb, Stopwatch clock)
+    public static async Task<int> RunAsync(Uri baseUri, HttpClient http, long runId, int pages, Func<long?> rssKb, int serverPid, Stopwatch clock)
     {
         var download = Path.Combine(Path.GetTempPath(), "qs-webbench-downloads-" + Guid.NewGuid().ToString("N"));
         var before = rssKb();
@@ -34,22 +38,24 @@ internal static class PageFollowers
         using var browser = new HeadlessChromium(download, "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
             "--disable-backgrounding-occluded-windows");
         var driver = browser.Driver;
+        // A page busy drawing may take long to run a script; the bench waits for it rather than stop.
+        driver.Manage().Timeouts().AsynchronousJavaScript = TimeSpan.FromSeconds(120);
         var handles = new List<string>();
         var opened = clock.Elapsed;
-        // One tab after the other, each interactive with its chart drawn before the next opens: a tab drawn in the
-        // background (opened while another has the focus) may wait for the focus to draw its first frame.
+        // One window after the other, each interactive with its chart drawn before the next opens.
         for (var i = 0; i < pages; i++)
         {
             if (i > 0)
-                driver.SwitchTo().NewWindow(WindowType.Tab);
+                driver.SwitchTo().NewWindow(WindowType.Window);
             driver.Navigate().GoToUrl(new Uri(baseUri, $"/runs/{runId}"));
-            browser.WaitFor(d => d.FindElements(By.CssSelector("main[data-interactive=true]")).Count == 1, TimeSpan.FromSeconds(120), "an interactive page");
+            browser.WaitFor(d => d.FindElements(By.CssSelector("main[data-interactive=true]")).Count == 1, TimeSpan.FromSeconds(300), "an interactive page");
             browser.WaitFor(_ => browser.Script("const el = document.getElementById('chart-loss'); return !!(el && el.data);") is true,
-                TimeSpan.FromSeconds(120), "the loss chart");
+                TimeSpan.FromSeconds(300), "the loss chart");
             browser.Script(Recorder);
             handles.Add(driver.CurrentWindowHandle);
         }
         var allOpen = DateTimeOffset.UtcNow;
+        var cpuOpen = (Server: ProcessCpu.Seconds(serverPid, false), Browser: ProcessCpu.Seconds(browser.DriverProcessId, true), Wall: clock.Elapsed);
         var openRss = rssKb();
         var loadOpen = LoadAverage();
         Console.WriteLine($"pages: {pages} open after {(clock.Elapsed - opened).TotalSeconds:F1} s");
@@ -66,6 +72,7 @@ internal static class PageFollowers
             await Task.Delay(1000);
         }
         var runEnded = DateTimeOffset.UtcNow;
+        var cpuEnd = (Server: ProcessCpu.Seconds(serverPid, false), Browser: ProcessCpu.Seconds(browser.DriverProcessId, true), Wall: clock.Elapsed);
         var loadEnd = LoadAverage();
 
         // The stored step metrics, in order, with the time each was emitted.
@@ -83,6 +90,7 @@ internal static class PageFollowers
         // Every page ends with every stored point (the frames have caught up once the trace stops growing).
         var complete = 0;
         var latencies = new List<double>();
+        var perPage = new List<string>();
         var finals = new List<long>();
         foreach (var handle in handles)
         {
@@ -104,6 +112,7 @@ internal static class PageFollowers
             // Point k is drawn at the first sample holding more than k points; only points emitted once every page was open count.
             var first = (int)samples[0][1];
             var s = 0;
+            var pageLatencies = new List<double>();
             for (var k = first; k < Math.Min(final, steps.Count); k++)
             {
                 while (s < samples.Count && samples[s][1] <= k)
@@ -111,8 +120,11 @@ internal static class PageFollowers
                 if (s == samples.Count)
                     break;
                 if (steps[k] > allOpen)
-                    latencies.Add(samples[s][0] - steps[k].ToUnixTimeMilliseconds());
+                    pageLatencies.Add(samples[s][0] - steps[k].ToUnixTimeMilliseconds());
             }
+            latencies.AddRange(pageLatencies);
+            pageLatencies.Sort();
+            perPage.Add(pageLatencies.Count == 0 ? "-" : $"{pageLatencies[pageLatencies.Count / 2]:F0}/{pageLatencies[^1]:F0}");
         }
         latencies.Sort();
         if (latencies.Count == 0)
@@ -125,6 +137,7 @@ internal static class PageFollowers
         Console.WriteLine($"update latency (event emitted and stored to drawn, {latencies.Count} points over the {(runEnded - allOpen).TotalSeconds:F0} s " +
                           $"with all {pages} pages open): p50 {Pct(0.5):F0} ms, p90 {Pct(0.9):F0} ms, p95 {Pct(0.95):F0} ms, p99 {Pct(0.99):F0} ms, " +
                           $"max {(latencies.Count > 0 ? latencies[^1] : double.NaN):F0} ms");
+        Console.WriteLine($"per page, in the order opened, p50/max ms: {string.Join(" ", perPage)}");
         if (before is { } b && withPages.Count > 0)
         {
             Console.WriteLine($"server RSS: {Mb(b)} before the pages, {(openRss is { } o ? Mb(o) : "?")} once all were open, {Mb(withPages.Max())} at most " +
@@ -132,6 +145,9 @@ internal static class PageFollowers
             Console.WriteLine($"per page: {(openRss is { } o2 ? Mb((o2 - b) / (double)pages) : "?")} (all open), {Mb((withPages.Max() - b) / (double)pages)} " +
                               "(at most; the run's own growth included)");
         }
+        var wall = (cpuEnd.Wall - cpuOpen.Wall).TotalSeconds;
+        Console.WriteLine($"CPU while all {pages} pages followed ({Environment.ProcessorCount} cores): server {100 * (cpuEnd.Server - cpuOpen.Server) / wall:F0}% of a core, " +
+                          $"Chromium {100 * (cpuEnd.Browser - cpuOpen.Browser) / wall:F0}% of a core");
         Console.WriteLine($"load average (1, 5, 15 min): {loadBefore} before the pages, {loadOpen} once all were open, {loadEnd} at the run's end");
         try
         {
@@ -141,6 +157,46 @@ internal static class PageFollowers
         {
         }
         return complete == pages && status == "finished" ? 0 : 1;
+    }
+
+    /// <summary>CPU time (user + system) of a process, and with <paramref name="descendants"/> of every process under it, from /proc.</summary>
+    private static class ProcessCpu
+    {
+        public static double Seconds(int root, bool descendants)
+        {
+            var stats = new Dictionary<int, (int Parent, long Ticks)>();
+            foreach (var dir in Directory.EnumerateDirectories("/proc"))
+            {
+                if (!int.TryParse(Path.GetFileName(dir), out var pid))
+                    continue;
+                try
+                {
+                    // pid (comm) state ppid ... utime stime: fields 4, 14 and 15, counted after the command's closing parenthesis.
+                    var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                    stats[pid] = (int.Parse(fields[1], CultureInfo.InvariantCulture),
+                        long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture));
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+                {
+                    // The process ended while it was read.
+                }
+            }
+            var included = new HashSet<int> { root };
+            if (descendants)
+            {
+                var added = true;
+                while (added)
+                {
+                    added = false;
+                    foreach (var (pid, s) in stats)
+                        if (included.Contains(s.Parent) && included.Add(pid))
+                            added = true;
+                }
+            }
+            // Linux counts in clock ticks of 1/100 s (USER_HZ).
+            return included.Sum(p => stats.TryGetValue(p, out var s) ? s.Ticks : 0) / 100.0;
+        }
     }
 
     /// <summary>The machine's load average over 1, 5 and 15 minutes (/proc/loadavg).</summary>

@@ -77,7 +77,7 @@ try
     var runStart = clock.Elapsed;
     if (pages > 0)
     {
-        var code = await PageFollowers.RunAsync(baseUri, http, runId, pages, server.ResidentKilobytes, clock);
+        var code = await PageFollowers.RunAsync(baseUri, http, runId, pages, server.ResidentKilobytes, server.Pid, clock);
         await stopSampling.CancelAsync();
         await sampler;
         return code;

@@ -59,6 +59,9 @@ public sealed class HeadlessChromium : IDisposable
     public ChromeDriver Driver { get; }
     public string DownloadDirectory { get; }
 
+    /// <summary>The chromedriver process; the browser's processes are its descendants.</summary>
+    public int DriverProcessId => service.ProcessId;
+
     /// <summary>Polls <paramref name="condition"/> until it returns a value (not null, not false) or the timeout passes.</summary>
     public T WaitFor<T>(Func<IWebDriver, T> condition, TimeSpan timeout, string what)
     {
