@@ -140,7 +140,7 @@ public sealed class SweepComponentTests : StudioComponentContext
         Assert.DoesNotContain("dominated", cut.Find($"#sweep-run-{ids[0]}").ClassList);
         Assert.Equal("79.0%", cut.Find($"#sweep-run-{ids[2]} [data-field=score]").TextContent);
         // The compare page's chart draws the same frontier.
-        cut.WaitForAssertion(() => Assert.Equal($"{ids[0]},{ids[1]}", cut.Find("[data-chart=chart-sweep-pareto]").GetAttribute("data-frontier")));
+        cut.WaitForAssertion(() => Assert.Equal($"{ids[0]},{ids[1]}", cut.Find("[data-chart^=chart-sweep-pareto]").GetAttribute("data-frontier")));
         Eventually(() => PlotlyCalls("newPlot").Count > 0, "the scatter is drawn");
         Assert.Equal("ended", cut.Find("#sweep-status").TextContent);
     }

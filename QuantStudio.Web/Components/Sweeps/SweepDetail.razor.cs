@@ -39,6 +39,12 @@ public partial class SweepDetail
     /// <summary>The finished runs placed on the chart and their figures: the chart is drawn again when this changes.</summary>
     private string ChartKey => string.Join(";", sweep!.Frontier.Points.Select(p => $"{p.RunId}:{p.Size}:{p.Score}"));
 
+    /// <summary>
+    /// Each drawing gets its own element id: the chart it replaces is purged by id when it is disposed, which happens after
+    /// the new one has drawn, and with one id for both the new drawing was wiped.
+    /// </summary>
+    private string ChartId => $"chart-sweep-pareto-{sweep!.Frontier.Points.Count}-{(uint)ChartKey.GetHashCode():x8}";
+
     private string StatusCounts()
     {
         var active = sweep!.Runs.Where(r => !r.HasEnded).GroupBy(r => r.Status.ToName()).Select(g => $"{g.Count()} {g.Key}").ToList();
