@@ -6,6 +6,7 @@ namespace QuantStudio.Tests.Web.Browser;
 /// The New experiment form's number fields in a real browser, typed key by key: each key is checked at once, and a number
 /// on its way ("0.", which Chromium reports as empty) is not written over while it is typed.
 /// </summary>
+[Collection(BrowserCollection.Name)]
 public sealed class FormBrowserTests
 {
     private static readonly TimeSpan Short = TimeSpan.FromSeconds(20);

@@ -6,6 +6,7 @@ namespace QuantStudio.Tests.Web.Browser;
 /// The runs page in a real browser: its filters and sort go into the address as they change, without loading the page
 /// again; a search typed quickly keeps every key; a reload, or another address for the page, shows the list it names.
 /// </summary>
+[Collection(BrowserCollection.Name)]
 public sealed class RunsPageBrowserTests
 {
     private static readonly TimeSpan Short = TimeSpan.FromSeconds(20);

@@ -10,6 +10,7 @@ namespace QuantStudio.Tests.Web.Browser;
 /// and the page comes back rebuilt from the run's history, the run resumes and finishes, its checkpoint downloads, and the
 /// runs and compare pages show it. Screenshots of every page go to screenshots/simulated/ in the test output.
 /// </summary>
+[Collection(BrowserCollection.Name)]
 public sealed partial class StudioBrowserTests
 {
     public static readonly string ScreenshotDirectory = Path.Combine(AppContext.BaseDirectory, "screenshots");
