@@ -221,8 +221,11 @@ public sealed class PageComponentTests : StudioComponentContext
         // The run has ended, so the page stops following it (and renders no more frames).
         Eventually(() => cut.Find("#run-detail").GetAttribute("data-following") == "false", "the page done following the ended run", TimeSpan.FromSeconds(10));
         cut.Find("#action-delete").Click();
+        // The page may be rendering a frame of its own when the click lands: wait for the question to be drawn.
+        Eventually(() => cut.FindAll("#action-delete-confirm").Count == 1, "the delete confirmation", TimeSpan.FromSeconds(10));
         cut.Find("#action-delete-confirm").Click();
-        Assert.EndsWith("/runs", Services.GetRequiredService<NavigationManager>().Uri);
+        Eventually(() => Services.GetRequiredService<NavigationManager>().Uri.EndsWith("/runs", StringComparison.Ordinal), "back on the runs page",
+            TimeSpan.FromSeconds(10));
         Assert.Null(await factory.Store.GetRunAsync(id));
     }
 
