@@ -55,17 +55,5 @@ public static class SweepTable
     private static string Ratio(double? ratio) => ratio is { } x ? x.ToString("0.0", CultureInfo.InvariantCulture) + "x" : "-";
 
     /// <summary>Decimal units, as the web pages show sizes.</summary>
-    public static string Size(double? bytes)
-    {
-        if (bytes is not { } b)
-            return "-";
-        string[] units = ["B", "kB", "MB", "GB"];
-        var i = 0;
-        while (b >= 1000 && i < units.Length - 1)
-        {
-            b /= 1000;
-            i++;
-        }
-        return b.ToString(i == 0 ? "0" : "0.00", CultureInfo.InvariantCulture) + " " + units[i];
-    }
+    public static string Size(double? bytes) => Compression.ByteSizeText.Format(bytes, "-");
 }
