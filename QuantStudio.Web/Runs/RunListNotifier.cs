@@ -17,6 +17,35 @@ public sealed class RunListNotifier
         return s;
     }
 
+    /// <summary>
+    /// Follows the run list for a page: subscribes now (no change after this call is missed), then at most once per
+    /// <paramref name="interval"/> hands <paramref name="onChanged"/> the runs changed since its last call, until
+    /// <paramref name="ct"/> is cancelled (the page went away), which ends it quietly.
+    /// </summary>
+    public Task FollowAsync(TimeSpan interval, Func<IReadOnlyList<long>, CancellationToken, Task> onChanged, CancellationToken ct)
+    {
+        var sub = Subscribe();
+        return Task.Run(async () =>
+        {
+            using (sub)
+            {
+                try
+                {
+                    while (!ct.IsCancellationRequested)
+                    {
+                        await sub.WaitAsync(ct);
+                        await Task.Delay(interval, ct);
+                        await onChanged(sub.Take(), ct);
+                    }
+                }
+                catch (Exception ex) when (ct.IsCancellationRequested || ex is ObjectDisposedException)
+                {
+                    // The page went away.
+                }
+            }
+        }, CancellationToken.None);
+    }
+
     public void Changed(long runId)
     {
         RunListSubscription[] all;

@@ -94,45 +94,28 @@ public partial class Runs
         if (following)
             return;
         following = true;
-        var sub = Notifier.Subscribe();
-        var ct = disposed.Token;
-        _ = Task.Run(async () =>
+        _ = Notifier.FollowAsync(RefreshInterval, async (ids, ct) =>
         {
-            using (sub)
+            var changed = new List<(long Id, RunRecord? Run)>();
+            foreach (var id in ids)
+                changed.Add((id, await Store.GetRunAsync(id, ct)));
+            await InvokeAsync(() =>
             {
-                try
+                foreach (var (id, run) in changed)
                 {
-                    while (!ct.IsCancellationRequested)
+                    if (run is null)
                     {
-                        await sub.WaitAsync(ct);
-                        await Task.Delay(RefreshInterval, ct);
-                        var changed = new List<(long Id, RunRecord? Run)>();
-                        foreach (var id in sub.Take())
-                            changed.Add((id, await Store.GetRunAsync(id, ct)));
-                        await InvokeAsync(() =>
-                        {
-                            foreach (var (id, run) in changed)
-                            {
-                                if (run is null)
-                                {
-                                    runs.Remove(id);
-                                    selected.Remove(id);
-                                }
-                                else
-                                {
-                                    runs[id] = run;
-                                }
-                            }
-                            StateHasChanged();
-                        });
+                        runs.Remove(id);
+                        selected.Remove(id);
+                    }
+                    else
+                    {
+                        runs[id] = run;
                     }
                 }
-                catch (Exception ex) when (ct.IsCancellationRequested || ex is ObjectDisposedException)
-                {
-                    // The page went away.
-                }
-            }
-        }, CancellationToken.None);
+                StateHasChanged();
+            });
+        }, disposed.Token);
     }
 
     private void SortBy(string key)

@@ -59,37 +59,19 @@ public partial class SweepDetail
         if (following)
             return;
         following = true;
-        var sub = Notifier.Subscribe();
-        var ct = disposed.Token;
-        _ = Task.Run(async () =>
+        _ = Notifier.FollowAsync(RefreshInterval, async (changed, ct) =>
         {
-            using (sub)
+            var current = sweep;
+            // Another sweep's runs (or a run not yet read) changed: nothing here to redraw.
+            if (current is not null && !changed.Any(id => current.Runs.Any(r => r.Id == id)))
+                return;
+            var fresh = await Service.GetAsync(Id, ct);
+            await InvokeAsync(() =>
             {
-                try
-                {
-                    while (!ct.IsCancellationRequested)
-                    {
-                        await sub.WaitAsync(ct);
-                        await Task.Delay(RefreshInterval, ct);
-                        var changed = sub.Take();
-                        var current = sweep;
-                        // Another sweep's runs (or a run not yet read) changed: nothing here to redraw.
-                        if (current is not null && !changed.Any(id => current.Runs.Any(r => r.Id == id)))
-                            continue;
-                        var fresh = await Service.GetAsync(Id, ct);
-                        await InvokeAsync(() =>
-                        {
-                            sweep = fresh;
-                            StateHasChanged();
-                        });
-                    }
-                }
-                catch (Exception ex) when (ct.IsCancellationRequested || ex is ObjectDisposedException)
-                {
-                    // The page went away.
-                }
-            }
-        }, CancellationToken.None);
+                sweep = fresh;
+                StateHasChanged();
+            });
+        }, disposed.Token);
     }
 
     // The source is cancelled, not disposed: the follow loop may still read its token.

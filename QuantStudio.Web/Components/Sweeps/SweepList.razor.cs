@@ -26,33 +26,15 @@ public partial class SweepList
         if (following)
             return;
         following = true;
-        var sub = Notifier.Subscribe();
-        var ct = disposed.Token;
-        _ = Task.Run(async () =>
+        _ = Notifier.FollowAsync(SweepDetail.RefreshInterval, async (_, ct) =>
         {
-            using (sub)
+            var fresh = await Service.ListAsync(ct);
+            await InvokeAsync(() =>
             {
-                try
-                {
-                    while (!ct.IsCancellationRequested)
-                    {
-                        await sub.WaitAsync(ct);
-                        await Task.Delay(SweepDetail.RefreshInterval, ct);
-                        sub.Take();
-                        var fresh = await Service.ListAsync(ct);
-                        await InvokeAsync(() =>
-                        {
-                            sweeps = fresh;
-                            StateHasChanged();
-                        });
-                    }
-                }
-                catch (Exception ex) when (ct.IsCancellationRequested || ex is ObjectDisposedException)
-                {
-                    // The page went away.
-                }
-            }
-        }, CancellationToken.None);
+                sweeps = fresh;
+                StateHasChanged();
+            });
+        }, disposed.Token);
     }
 
     public void Dispose() => disposed.Cancel();
