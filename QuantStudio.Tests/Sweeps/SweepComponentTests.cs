@@ -146,6 +146,20 @@ public sealed class SweepComponentTests : StudioComponentContext
     }
 
     [Fact]
+    public async Task A_run_of_a_sweep_links_to_its_sweep_page()
+    {
+        var service = factory.Services.GetRequiredService<SweepService>();
+        var (created, errors) = await service.CreateAsync(new SweepRequest("bits", SpecJson.Write(Base),
+            [new SweepAxis("quantization.bits", JsonSerializer.Deserialize<JsonElement[]>("[2, 4]")!)]));
+        Assert.Empty(errors);
+        Assert.NotNull(created);
+
+        var cut = Render<RunDetail>(p => p.Add(x => x.Id, created.Runs[1].Id));
+        cut.WaitForAssertion(() => Assert.Equal($"/sweeps/{created.Sweep.Id}", cut.Find("#run-sweep").GetAttribute("href")), TimeSpan.FromSeconds(10));
+        Assert.Contains($"#{created.Sweep.Id}", cut.Find("#run-sweep").TextContent);
+    }
+
+    [Fact]
     public void An_unknown_sweep_says_so()
     {
         var cut = Render<SweepDetail>(p => p.Add(x => x.Id, 4242));

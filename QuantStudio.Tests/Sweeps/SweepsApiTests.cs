@@ -101,6 +101,14 @@ public sealed class SweepsApiTests : IDisposable
         Assert.Equal(600, first.GetProperty("packed_bytes").GetDouble());
         Assert.Equal(6.67, first.GetProperty("compression_ratio").GetDouble());
 
+        // Each run names its sweep, and a run made alone names none.
+        var detail = await client.GetFromJsonAsync<JsonElement>($"/api/runs/{runIds[2]}");
+        Assert.Equal(id, detail.GetProperty("run").GetProperty("sweep_id").GetInt64());
+        var single = await client.PostAsync("/api/runs", Json(BaseSpec));
+        var alone = (await single.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
+        var aloneDetail = await client.GetFromJsonAsync<JsonElement>($"/api/runs/{alone}");
+        Assert.Equal(JsonValueKind.Null, aloneDetail.GetProperty("run").GetProperty("sweep_id").ValueKind);
+
         var list = await client.GetFromJsonAsync<JsonElement[]>("/api/sweeps");
         var listed = Assert.Single(list!);
         Assert.Equal(id, listed.GetProperty("id").GetInt64());

@@ -2,7 +2,7 @@ using QuantStudio.Web.Runs;
 
 namespace QuantStudio.Web.Api;
 
-/// <summary>A run as the API, the hub and the runs table show it.</summary>
+/// <summary>A run as the API, the hub and the runs table show it (<c>sweep_id</c>: the sweep that made it, if any).</summary>
 public sealed record RunDto(
     long Id,
     string Name,
@@ -19,10 +19,11 @@ public sealed record RunDto(
     double? PackedBytes,
     double? CompressionRatio,
     string? LastError,
-    IReadOnlyDictionary<string, double> Summary)
+    IReadOnlyDictionary<string, double> Summary,
+    long? SweepId)
 {
     public static RunDto From(RunRecord r) => new(r.Id, r.Name, r.Status.ToName(), r.Method, r.Dataset, r.Bits, r.CreatedAt, r.StartedAt,
-        r.FinishedAt, r.Accuracy, r.Perplexity, r.Fp32Bytes, r.PackedBytes, r.CompressionRatio, r.LastError, r.Summary);
+        r.FinishedAt, r.Accuracy, r.Perplexity, r.Fp32Bytes, r.PackedBytes, r.CompressionRatio, r.LastError, r.Summary, r.SweepId);
 }
 
 /// <summary>A run with its spec (GET /api/runs/{id}).</summary>
