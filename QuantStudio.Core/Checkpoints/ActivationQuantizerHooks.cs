@@ -39,7 +39,7 @@ public sealed class ActivationQuantizerHooks : IDisposable
         {
             var quantizer = q.Quantizer;
             // The step lives as long as the hook that reads it: out of any dispose scope the caller has open.
-            var step = torch.full([1], q.Step, ScalarType.Float32).DetachFromDisposeScope();
+            var step = torch.tensor(new[] { (float)q.Step }).DetachFromDisposeScope();
             hooks.steps.Add(step);
             hooks.handles.Add(((Module<Tensor, Tensor>)layers[q.Layer]).AddInputTransform(x => quantizer.ForwardInput(x, step)));
         }

@@ -25,7 +25,8 @@ public static class LsqKernels
         Check(v, step, qn, qp);
         using var scope = NewDisposeScope();
         var (gv, gs) = Backward(v, step.AsDouble(), gradOutput, qn, qp);
-        var gradStep = full(step.shape, gs * gradScale, step.dtype);
+        using var value = (gs * gradScale).ToScalar();
+        var gradStep = full(step.shape, value, step.dtype);
         return (scope.MoveToOuter(gv), scope.MoveToOuter(gradStep));
     }
 
@@ -193,7 +194,8 @@ public static class LsqKernels
             var s = saved[1];
             var (gv, gs) = Backward(v, s.AsDouble(), grad_output,
                 (double)ctx.get_data("qn"), (double)ctx.get_data("qp"));
-            var gradStep = full(s.shape, gs * (double)ctx.get_data("g"), s.dtype);
+            using var value = (gs * (double)ctx.get_data("g")).ToScalar();
+            var gradStep = full(s.shape, value, s.dtype);
             return [gv, gradStep, null!, null!, null!];
         }
     }

@@ -82,7 +82,7 @@ public sealed class MobileNetV2 : Module<Tensor, Tensor>
             if (!residual)
                 return body.call(input);
             using var scope = torch.NewDisposeScope();
-            return scope.MoveToOuter(body.call(input) + input);
+            return scope.MoveToOuter(body.call(input).Plus(input));
         }
     }
 }

@@ -88,7 +88,7 @@ public sealed class CifarResNet : Module<Tensor, Tensor>
         {
             using var scope = torch.NewDisposeScope();
             var y = bn2.call(conv2.call(F.relu(bn1.call(conv1.call(input)))));
-            return scope.MoveToOuter(F.relu(y + Shortcut(input)));
+            return scope.MoveToOuter(F.relu(y.Plus(Shortcut(input))));
         }
 
         private Tensor Shortcut(Tensor x)

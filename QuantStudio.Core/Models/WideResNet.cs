@@ -87,7 +87,7 @@ public sealed class WideResNet : Module<Tensor, Tensor>
                 y = F.dropout(y, dropout, training);
             y = conv2.call(y);
             var skip = shortcut is null ? input : shortcut.call(a);
-            return scope.MoveToOuter(y + skip);
+            return scope.MoveToOuter(y.Plus(skip));
         }
     }
 }

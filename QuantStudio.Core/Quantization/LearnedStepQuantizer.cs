@@ -57,7 +57,7 @@ public sealed class LearnedStepQuantizer
         // A tensor of zeros would give a zero step and divide by it.
         if (!(step > 0))
             step = 1e-8;
-        return scope.MoveToOuter(torch.full([1], step, values.dtype));
+        return scope.MoveToOuter(torch.tensor(new[] { step }, ScalarType.Float64).to_type(values.dtype));
     }
 
     /// <summary>v̂ with gradients for v (straight-through) and <paramref name="step"/> (scaled by g; default 1/sqrt(numel·Q_P)).</summary>

@@ -30,11 +30,14 @@ public static class Losses
         using var scope = torch.NewDisposeScope();
         var s = FlattenLogits(studentLogits);
         var t = FlattenLogits(teacherLogits);
-        var logP = F.log_softmax(s.div(temperature), 1);
-        var q = F.softmax(t.div(temperature), 1);
+        using var byT = temperature.ToScalar();
+        using var squared = (temperature * temperature).ToScalar();
+        var logP = F.log_softmax(s.div(byT), 1);
+        var q = F.softmax(t.div(byT), 1);
         // batchmean: the summed divergence over the batch size (TorchSharp has no batchmean reduction).
-        var kl = F.kl_div(logP, q, false, nn.Reduction.Sum).div(logP.size(0));
-        return scope.MoveToOuter(kl.mul(temperature * temperature));
+        using var batch = logP.size(0).ToScalar();
+        var kl = F.kl_div(logP, q, false, nn.Reduction.Sum).div(batch);
+        return scope.MoveToOuter(kl.mul(squared));
     }
 
     /// <summary>α·T²·KL(softmax(t/T) ‖ softmax(s/T)) + (1 − α)·CE(s, y), with its two parts.</summary>
@@ -44,7 +47,9 @@ public static class Losses
         using var scope = torch.NewDisposeScope();
         var soft = SoftTargetKl(studentLogits, teacherLogits, temperature);
         var hard = CrossEntropy(studentLogits, target);
-        var total = soft.mul(alpha).add(hard.mul(1 - alpha));
+        using var softWeight = alpha.ToScalar();
+        using var hardWeight = (1 - alpha).ToScalar();
+        var total = soft.mul(softWeight).Plus(hard.mul(hardWeight));
         return (scope.MoveToOuter(total), scope.MoveToOuter(soft), scope.MoveToOuter(hard));
     }
 

@@ -64,11 +64,12 @@ public static class TrainingPrecision
             var x = shape.IsText ? randint(0, shape.Classes, [batch, 64]) : randn(batch, shape.Channels, shape.Height, shape.Width);
             if (channelsLast)
                 x = x.ToChannelsLast();
+            using var two = 2.ToScalar();
             var start = Stopwatch.GetTimestamp();
             using (ComputePrecision.Bf16(bf16))
             {
                 var y = model.call(x);
-                y.to_type(ScalarType.Float32).pow(2).mean().backward();
+                y.to_type(ScalarType.Float32).pow(two).mean().backward();
             }
             if (i >= 0)
                 times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;

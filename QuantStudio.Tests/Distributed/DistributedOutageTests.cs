@@ -2,7 +2,6 @@ using Microsoft.Extensions.DependencyInjection;
 using QuantStudio.Tests.Runs;
 using QuantStudio.Tests.Training;
 using QuantStudio.Web.Distributed;
-using QuantStudio.Web.Runs;
 
 namespace QuantStudio.Tests.Distributed;
 
@@ -29,8 +28,8 @@ public sealed class DistributedOutageTests(PostgresTestDatabase db) : IClassFixt
         var workers = new[] { w1, w2 };
 
         // Mid-sweep: some run over, others still to go.
-        await WaitUntilAsync(async () => (await StatusesAsync(node, ids)).Count(s => s == "finished") >= 1, "no run finished", workers);
-        Assert.Contains(await StatusesAsync(node, ids), s => s is "queued" or "running");
+        await DistributedWebNode.WaitUntilAsync(async () => (await node.StatusesAsync(ids)).Count(s => s == "finished") >= 1, "no run finished", workers);
+        Assert.Contains(await node.StatusesAsync(ids), s => s is "queued" or "running");
 
         var (stopCode, stopOutput) = await RabbitTestQueue.RabbitCtlAsync("stop_app");
         Assert.True(stopCode == 0, stopOutput);
@@ -50,19 +49,11 @@ public sealed class DistributedOutageTests(PostgresTestDatabase db) : IClassFixt
         ids.Add(outageRun);
 
         // A follower of a run that trains through the store's outage.
-        await WaitUntilAsync(async () => (await StatusesAsync(node, ids)).Contains("running"), "no run trains after the broker restart", workers);
+        await DistributedWebNode.WaitUntilAsync(async () => (await node.StatusesAsync(ids)).Contains("running"), "no run trains after the broker restart", workers);
         var followedId = ids.First(id => node.RunAsync(id).GetAwaiter().GetResult().GetProperty("status").GetString() == "running");
-        var follower = node.Factory.Services.GetRequiredService<RunFollower>();
-        var followed = Task.Run(async () =>
-        {
-            var seqs = new List<long>();
-            using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(4));
-            await foreach (var e in follower.FollowAsync(followedId, 0, cts.Token))
-                seqs.Add(e.Seq);
-            return seqs;
-        });
+        var followed = node.FollowAsync(followedId);
         var before = (await node.EventsAsync(followedId)).Length;
-        await WaitUntilAsync(async () => (await node.EventsAsync(followedId)).Length > before + 3, "the followed run stored nothing", workers);
+        await DistributedWebNode.WaitUntilAsync(async () => (await node.EventsAsync(followedId)).Length > before + 3, "the followed run stored nothing", workers);
         // Every connection to the store ends (the web node's, its change feed's, both workers'), twice in a row.
         Assert.True(await db.TerminateConnectionsAsync() > 0);
         await Task.Delay(TimeSpan.FromMilliseconds(800));
@@ -84,23 +75,5 @@ public sealed class DistributedOutageTests(PostgresTestDatabase db) : IClassFixt
         await queue.AssertDrainsAsync(TimeSpan.FromSeconds(15), () => $"--- w1\n{w1.Log}\n--- w2\n{w2.Log}");
         Assert.False(w1.HasExited, w1.Log);
         Assert.False(w2.HasExited, w2.Log);
-    }
-
-    private static async Task<List<string>> StatusesAsync(DistributedWebNode node, IEnumerable<long> ids)
-    {
-        var result = new List<string>();
-        foreach (var id in ids)
-            result.Add((await node.RunAsync(id)).GetProperty("status").GetString()!);
-        return result;
-    }
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, WorkerProcess[] workers)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(120);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, what + "\n" + string.Join("\n", workers.Select(w => $"--- {w.Name}\n{w.Log}")));
-            await Task.Delay(100);
-        }
     }
 }

@@ -1,8 +1,6 @@
 using System.Text.Json;
 using QuantStudio.Tests.Runs;
 using QuantStudio.Tests.Training;
-using QuantStudio.Web.Runs;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace QuantStudio.Tests.Distributed;
 
@@ -36,15 +34,7 @@ public sealed class DistributedRunsTests(PostgresTestDatabase db) : IClassFixtur
         var longRun = ids[0];
 
         // A follower on the web node from the start: what the change feed brings it must be the run's whole stream.
-        var follower = node.Factory.Services.GetRequiredService<RunFollower>();
-        var followed = Task.Run(async () =>
-        {
-            var seqs = new List<long>();
-            using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(4));
-            await foreach (var e in follower.FollowAsync(longRun, 0, cts.Token))
-                seqs.Add(e.Seq);
-            return seqs;
-        });
+        var followed = node.FollowAsync(longRun);
 
         using var w1 = node.StartWorker("w1");
         using var w2 = node.StartWorker("w2");

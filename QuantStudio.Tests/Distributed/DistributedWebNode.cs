@@ -1,9 +1,11 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using QuantStudio.Cli.Commands;
 using QuantStudio.Tests.Runs;
 using QuantStudio.Tests.Web;
+using QuantStudio.Web.Runs;
 
 namespace QuantStudio.Tests.Distributed;
 
@@ -80,15 +82,50 @@ public sealed class DistributedWebNode : IDisposable
 
     public async Task<JsonElement> RunAsync(long runId) => (await Client.GetFromJsonAsync<JsonElement>($"/api/runs/{runId}")).GetProperty("run");
 
+    /// <summary>The runs' statuses, in the order of <paramref name="ids"/>.</summary>
+    public async Task<List<string>> StatusesAsync(IEnumerable<long> ids)
+    {
+        var result = new List<string>();
+        foreach (var id in ids)
+            result.Add((await RunAsync(id)).GetProperty("status").GetString()!);
+        return result;
+    }
+
+    /// <summary>
+    /// A follower of the run on this node from now on (<see cref="RunFollower"/>, fed by the store's change feed): the seqs it
+    /// delivers, once the run has ended.
+    /// </summary>
+    public Task<List<long>> FollowAsync(long runId)
+    {
+        var follower = Factory.Services.GetRequiredService<RunFollower>();
+        return Task.Run(async () =>
+        {
+            var seqs = new List<long>();
+            using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(4));
+            await foreach (var e in follower.FollowAsync(runId, 0, cts.Token))
+                seqs.Add(e.Seq);
+            return seqs;
+        });
+    }
+
+    /// <summary>Polls until the condition holds; the workers' logs are in the message when it does not within two minutes.</summary>
+    public static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, params WorkerProcess[] workers)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(120);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, what + "\n" + string.Join("\n", workers.Select(w => $"--- {w.Name}\n{w.Log}")));
+            await Task.Delay(100);
+        }
+    }
+
     /// <summary>Waits until every run has ended; the workers' logs are in the message when it times out.</summary>
     public async Task WaitForEndAsync(IReadOnlyList<long> ids, TimeSpan timeout, params WorkerProcess[] workers)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (true)
         {
-            var statuses = new List<string>();
-            foreach (var id in ids)
-                statuses.Add((await RunAsync(id)).GetProperty("status").GetString()!);
+            var statuses = await StatusesAsync(ids);
             if (statuses.All(s => s is "finished" or "failed" or "cancelled"))
                 return;
             if (DateTime.UtcNow > deadline)

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using RabbitMQ.Client;
 
 namespace QuantStudio.Tests.Distributed;
@@ -47,17 +46,7 @@ public sealed class RabbitTestQueue : IAsyncDisposable
         }
     }
 
-    public static async Task<(int Code, string Output)> RabbitCtlAsync(params string[] args)
-    {
-        var info = new ProcessStartInfo("rabbitmqctl") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args)
-            info.ArgumentList.Add(a);
-        using var p = Process.Start(info)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync();
-        return (p.ExitCode, await stdout + await stderr);
-    }
+    public static Task<(int Code, string Output)> RabbitCtlAsync(params string[] args) => LocalServers.RunAsync("rabbitmqctl", args);
 
     public async ValueTask DisposeAsync()
     {

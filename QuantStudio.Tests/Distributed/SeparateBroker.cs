@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 
 namespace QuantStudio.Tests.Distributed;
 
@@ -28,16 +26,16 @@ public sealed class SeparateBroker : IAsyncDisposable
 
     public static async Task<SeparateBroker> StartAsync(string config)
     {
-        var port = FreePort();
+        var port = LocalServers.FreePort();
         var dir = Path.Combine(Path.GetTempPath(), $"qs-broker-{port}");
         Directory.CreateDirectory(Path.Combine(dir, "mnesia"));
         Directory.CreateDirectory(Path.Combine(dir, "log"));
         await File.WriteAllTextAsync(Path.Combine(dir, "rabbitmq.conf"), $"listeners.tcp.default = 127.0.0.1:{port}\n{config}\n");
         await File.WriteAllTextAsync(Path.Combine(dir, "enabled_plugins"), "[].\n");
-        await RunAsync("chown", "-R", "rabbitmq:rabbitmq", dir);
+        await LocalServers.RunAsync("chown", "-R", "rabbitmq:rabbitmq", dir);
         var broker = new SeparateBroker(port, dir);
         var env = string.Join(' ',
-            $"RABBITMQ_NODENAME={broker.NodeName}", $"RABBITMQ_NODE_PORT={port}", $"RABBITMQ_DIST_PORT={FreePort()}",
+            $"RABBITMQ_NODENAME={broker.NodeName}", $"RABBITMQ_NODE_PORT={port}", $"RABBITMQ_DIST_PORT={LocalServers.FreePort()}",
             $"RABBITMQ_MNESIA_BASE={dir}/mnesia", $"RABBITMQ_LOG_BASE={dir}/log", $"RABBITMQ_CONFIG_FILE={dir}/rabbitmq.conf",
             $"RABBITMQ_ENABLED_PLUGINS_FILE={dir}/enabled_plugins", $"RABBITMQ_PID_FILE={dir}/pid");
         var info = new ProcessStartInfo("su") { RedirectStandardOutput = true, RedirectStandardError = true };
@@ -49,7 +47,7 @@ public sealed class SeparateBroker : IAsyncDisposable
         broker.process.BeginOutputReadLine();
         broker.process.BeginErrorReadLine();
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
-        while (!await AcceptsAsync(port))
+        while (!await LocalServers.AcceptsAsync(port))
         {
             if (broker.process.HasExited || DateTime.UtcNow > deadline)
             {
@@ -61,39 +59,9 @@ public sealed class SeparateBroker : IAsyncDisposable
         return broker;
     }
 
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
-
-    private static async Task<bool> AcceptsAsync(int port)
-    {
-        try
-        {
-            using var c = new TcpClient();
-            await c.ConnectAsync(IPAddress.Loopback, port);
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
-    }
-
-    private static async Task RunAsync(string file, params string[] args)
-    {
-        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args)
-            info.ArgumentList.Add(a);
-        using var p = Process.Start(info)!;
-        await p.WaitForExitAsync();
-    }
-
     public async ValueTask DisposeAsync()
     {
-        await RunAsync("su", "rabbitmq", "-s", "/bin/sh", "-c", $"rabbitmqctl -n {NodeName} stop");
+        await LocalServers.RunAsync("su", "rabbitmq", "-s", "/bin/sh", "-c", $"rabbitmqctl -n {NodeName} stop");
         if (process is { HasExited: false })
         {
             using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));

@@ -12,11 +12,23 @@ public sealed class PostgresTestDatabase : IAsyncLifetime
     public const string DefaultServer = "Host=127.0.0.1;Port=5432;Username=quantstudio;Password=quantstudio;Database=postgres";
 
     public PostgresTestDatabase()
+        : this(Environment.GetEnvironmentVariable(EnvironmentVariable) is { } server && !string.IsNullOrWhiteSpace(server) ? server : DefaultServer)
     {
-        var server = Environment.GetEnvironmentVariable(EnvironmentVariable);
-        AdminConnectionString = string.IsNullOrWhiteSpace(server) ? DefaultServer : server;
+    }
+
+    private PostgresTestDatabase(string adminConnectionString)
+    {
+        AdminConnectionString = adminConnectionString;
         DatabaseName = "qs_test_" + Guid.NewGuid().ToString("N")[..16];
         ConnectionString = new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = DatabaseName }.ConnectionString;
+    }
+
+    /// <summary>A database of its own on another server (a test's own cluster, say), created before it returns.</summary>
+    public static async Task<PostgresTestDatabase> CreateOnAsync(string adminConnectionString)
+    {
+        var db = new PostgresTestDatabase(adminConnectionString);
+        await db.InitializeAsync();
+        return db;
     }
 
     /// <summary>The server's maintenance database: where this database is created, dropped and its connections ended.</summary>

@@ -80,19 +80,19 @@ public sealed class TransformableLstm : nn.Module<Tensor, (Tensor output, Tensor
             var (wih, whh, bih, bhh) = layers[l];
             var wi = ComputePrecision.Operand(WeightTransform.Effective(wih));
             var wh = ComputePrecision.Operand(WeightTransform.Effective(whh));
-            var projected = ComputePrecision.Result(nn.functional.linear(ComputePrecision.Operand(x), wi, ComputePrecision.Operand(bih.add(bhh))));
+            var projected = ComputePrecision.Result(nn.functional.linear(ComputePrecision.Operand(x), wi, ComputePrecision.Operand(bih.Plus(bhh))));
             var h = zeros([n, hidden_size], x.dtype);
             var c = zeros([n, hidden_size], x.dtype);
             var outputs = new Tensor[steps];
             for (var t = 0; t < steps; t++)
             {
-                var gates = projected.select(1, t).add(ComputePrecision.Result(ComputePrecision.Operand(h).matmul(wh.t())));
+                var gates = projected.select(1, t).Plus(ComputePrecision.Result(ComputePrecision.Operand(h).matmul(wh.t())));
                 var chunks = gates.chunk(4, 1);
                 var i = chunks[0].sigmoid();
                 var f = chunks[1].sigmoid();
                 var g = chunks[2].tanh();
                 var o = chunks[3].sigmoid();
-                c = f.mul(c).add(i.mul(g));
+                c = f.mul(c).Plus(i.mul(g));
                 h = o.mul(c.tanh());
                 outputs[t] = h;
             }

@@ -65,7 +65,7 @@ public abstract class LsqMethod : TrainingMethod
     public override StateDict State()
     {
         var s = Quantizers.State();
-        s.Add("calibrated", torch.full([], Calibrated ? 1 : 0, ScalarType.Int64));
+        s.Add("calibrated", torch.tensor(Calibrated ? 1L : 0L));
         return s;
     }
 
@@ -172,7 +172,7 @@ public sealed class QkdMethod : LsqMethod
                 var teacherCe = Losses.CrossEntropy(tl, batch.Target);
                 var teacherKd = Losses.SoftTargetKl(tl, s.detach(), t);
                 // The two networks share no parameters, so one backward of the sum gives each its own loss's gradient.
-                var total = studentCe.add(studentKd).add(teacherCe).add(teacherKd);
+                var total = studentCe.Plus(studentKd).Plus(teacherCe).Plus(teacherKd);
                 return new StepLoss(total, new Dictionary<string, Tensor>
                 {
                     ["ce"] = studentCe, ["kd"] = studentKd, ["teacher_ce"] = teacherCe, ["teacher_kd"] = teacherKd,

@@ -56,19 +56,24 @@ public class Adam : Optimizer
         var weightDecay = group["weight_decay"];
         var g = group.Flag("maximize") ? grad.neg() : grad;
 
+        // Each Scalar held for the call (see HeldScalars).
         state.step++;
         if (weightDecay != 0)
         {
+            using var decay = (decoupledWeightDecay ? 1 - lr * weightDecay : weightDecay).ToScalar();
             if (decoupledWeightDecay)
-                param.mul_(1 - lr * weightDecay);
+                param.mul_(decay);
             else
-                g = g.add(param, weightDecay);
+                g = g.add(param, decay);
         }
 
         var expAvg = state.GetOrZeros("exp_avg", param);
         var expAvgSq = state.GetOrZeros("exp_avg_sq", param);
+        using var secondDecay = beta2.ToScalar();
+        using var secondWeight = (1 - beta2).ToScalar();
+        // lerp_ takes its weight as a tensor, which the step's dispose scope holds.
         expAvg.lerp_(g, 1 - beta1);
-        expAvgSq.mul_(beta2).addcmul_(g, g, 1 - beta2);
+        expAvgSq.mul_(secondDecay).addcmul_(g, g, secondWeight);
 
         var biasCorrection1 = 1 - Math.Pow(beta1, state.step);
         var biasCorrection2Sqrt = Math.Sqrt(1 - Math.Pow(beta2, state.step));
@@ -81,8 +86,11 @@ public class Adam : Optimizer
             maxSq.copy_(maxSq.maximum(expAvgSq));
             second = maxSq;
         }
-        var denom = second.sqrt().div(biasCorrection2Sqrt).add_(group["eps"]);
-        param.addcdiv_(expAvg, denom, -stepSize);
+        using var correction = biasCorrection2Sqrt.ToScalar();
+        using var eps = group["eps"].ToScalar();
+        using var step = (-stepSize).ToScalar();
+        var denom = second.sqrt().div(correction).add_(eps, HeldScalars.One);
+        param.addcdiv_(expAvg, denom, step);
     }
 }
 

@@ -21,10 +21,12 @@ public static class GradientClipping
         var grads = tensors.Select(t => t.grad).Where(g => g is not null).Select(g => g!).ToList();
         if (grads.Count == 0)
             return 0;
-        var norm = torch.stack(grads.Select(g => g.to_type(ScalarType.Float64).pow(2).sum()).ToArray()).sum().sqrt().AsDouble();
+        using var two = 2.ToScalar();
+        var norm = torch.stack(grads.Select(g => g.to_type(ScalarType.Float64).pow(two).sum()).ToArray()).sum().sqrt().AsDouble();
         if (norm > maxNorm)
         {
-            var factor = maxNorm / (norm + 1e-6);
+            // Held for the calls (see HeldScalars).
+            using var factor = (maxNorm / (norm + 1e-6)).ToScalar();
             foreach (var g in grads)
                 g.mul_(factor);
         }

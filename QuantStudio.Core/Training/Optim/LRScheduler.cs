@@ -75,7 +75,7 @@ public abstract class LRScheduler
     public StateDict state_dict()
     {
         var dict = new StateDict();
-        dict.Add("last_epoch", torch.full([], last_epoch, ScalarType.Int64));
+        dict.Add("last_epoch", torch.tensor((long)last_epoch));
         dict.Add("base_lrs", torch.tensor(baseLrs));
         return dict;
     }

@@ -161,7 +161,7 @@ public abstract class Optimizer : IDisposable
         {
             if (!states.TryGetValue(flat[i], out var s))
                 continue;
-            dict.Add(StateKey(i, "step"), torch.full([], s.step, ScalarType.Int64));
+            dict.Add(StateKey(i, "step"), torch.tensor((long)s.step));
             foreach (var (tensorName, t) in s.named_tensors)
                 dict.Add(StateKey(i, tensorName), t.detach());
         }

@@ -50,18 +50,23 @@ public sealed class SGD : Optimizer
     {
         var momentum = group["momentum"];
         var weightDecay = group["weight_decay"];
+        // Each Scalar held for the call (see HeldScalars).
+        using var decay = weightDecay.ToScalar();
+        using var beta = momentum.ToScalar();
+        using var undamped = (1 - group["dampening"]).ToScalar();
+        using var descent = (-group.lr).ToScalar();
         var d = group.Flag("maximize") ? grad.neg() : grad;
         if (weightDecay != 0)
-            d = d.add(param, weightDecay);
+            d = d.add(param, decay);
         if (momentum != 0)
         {
             if (state.TryGet("momentum_buffer", out var buffer))
-                buffer.mul_(momentum).add_(d, 1 - group["dampening"]);
+                buffer.mul_(beta).add_(d, undamped);
             else
                 buffer = state.Set("momentum_buffer", d.clone());
-            d = group.Flag("nesterov") ? d.add(buffer, momentum) : buffer;
+            d = group.Flag("nesterov") ? d.add(buffer, beta) : buffer;
         }
         state.step++;
-        param.add_(d, -group.lr);
+        param.add_(d, descent);
     }
 }

@@ -111,7 +111,8 @@ public sealed class LsqQuantizers : IDisposable
             var (meanAbs, negative) = seen.GetValueOrDefault(a);
             a.Signed = negative;
             var step = 2 * meanAbs / Math.Sqrt(a.Quantizer.Qp);
-            a.Step.fill_(step > 0 ? step : 1e-3);
+            using var value = (step > 0 ? step : 1e-3).ToScalar();
+            a.Step.fill_(value);
         }
     }
 
@@ -130,8 +131,10 @@ public sealed class LsqQuantizers : IDisposable
     public void AfterStep()
     {
         using var noGrad = torch.no_grad();
+        using var min = 1e-8.ToScalar();
+        using var max = 1e30.ToScalar();
         foreach (var s in Steps)
-            s.clamp_(1e-8, 1e30);
+            s.clamp_(min, max);
     }
 
     public StateDict State()
@@ -142,7 +145,7 @@ public sealed class LsqQuantizers : IDisposable
         foreach (var a in activations)
         {
             dict.Add($"lsq.input.{a.Name}.step", a.Step.detach());
-            dict.Add($"lsq.input.{a.Name}.signed", torch.full([], a.Signed ? 1 : 0, ScalarType.Int64));
+            dict.Add($"lsq.input.{a.Name}.signed", torch.tensor(a.Signed ? 1L : 0L));
         }
         return dict;
     }

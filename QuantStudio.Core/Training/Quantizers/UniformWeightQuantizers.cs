@@ -65,7 +65,7 @@ public sealed class UniformWeightQuantizers : IDisposable
             deq = deq.ToChannelsLast();
         if (!torch.is_grad_enabled())
             return deq;
-        return w.add(deq.sub(w).detach());
+        return w.Plus(deq.sub(w).detach());
     }
 
     /// <summary>Deterministic quantization of every weight, as stored in the compressed checkpoint.</summary>
