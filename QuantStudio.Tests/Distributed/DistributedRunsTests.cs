@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Text.Json;
 using QuantStudio.Tests.Runs;
 using QuantStudio.Tests.Training;
@@ -67,6 +68,14 @@ public sealed class DistributedRunsTests(PostgresTestDatabase db) : IClassFixtur
             var accuracy = await node.EvaluateDownloadedModelAsync(id);
             Assert.Equal(run.GetProperty("summary").GetProperty("student_accuracy").GetDouble(), accuracy, 6);
         }
+
+        // An ONNX export asked of the web node works from the shared store (the worker's files are not on this node's disk).
+        var exported = await node.Client.PostAsync($"/api/runs/{ids[1]}/export/onnx?weights=float", null);
+        Assert.True(exported.StatusCode == System.Net.HttpStatusCode.Created, await exported.Content.ReadAsStringAsync());
+        var export = await exported.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("model-float.onnx", export.GetProperty("artifact").GetProperty("name").GetString());
+        Assert.Equal((await node.RunAsync(ids[1])).GetProperty("summary").GetProperty("student_accuracy").GetDouble(),
+            await node.EvaluateDownloadedModelAsync(ids[1], "model-float.onnx"), 6);
 
         var longEvents = await node.EventsAsync(longRun);
         var resumedAt = Array.FindIndex(longEvents, e => e.GetProperty("type").GetString() == "run_resumed");

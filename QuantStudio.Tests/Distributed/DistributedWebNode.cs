@@ -136,11 +136,12 @@ public sealed class DistributedWebNode : IDisposable
     }
 
     /// <summary>Downloads the run's model.qsc from the web app and evaluates it with `quantstudio eval`, in process.</summary>
-    public async Task<double> EvaluateDownloadedModelAsync(long runId)
+    /// <summary>Downloads one of the run's model files from the web app (model.qsc, or an ONNX export) and evaluates it with `quantstudio eval`.</summary>
+    public async Task<double> EvaluateDownloadedModelAsync(long runId, string file = "model.qsc")
     {
-        var response = await Client.GetAsync($"/api/runs/{runId}/artifacts/model.qsc");
+        var response = await Client.GetAsync($"/api/runs/{runId}/artifacts/{file}");
         Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
-        var path = Path.Combine(Root, $"model-{runId}.qsc");
+        var path = Path.Combine(Root, $"{runId}-{file}");
         await File.WriteAllBytesAsync(path, await response.Content.ReadAsByteArrayAsync());
         var stdout = new StringWriter();
         var stderr = new StringWriter();

@@ -1,7 +1,9 @@
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Options;
 using QuantStudio.Core.Checkpoints;
+using QuantStudio.Core.Distributed;
 using QuantStudio.Core.Export.Onnx;
+using QuantStudio.Web.Distributed;
 using QuantStudio.Web.Options;
 using QuantStudio.Web.Runs;
 
@@ -18,7 +20,8 @@ public sealed record OnnxExportDto(
 /// <summary>
 /// POST /api/runs/{id}/export/onnx?weights=float|lowbit: exports the run's model.qsc to ONNX as
 /// model-float.onnx or model-lowbit.onnx in the run's folder, from where it is listed and downloaded
-/// like every other artifact (the same as `quantstudio export --format onnx`).
+/// like every other artifact (the same as `quantstudio export --format onnx`). In distributed mode the model comes from, and
+/// the export goes to, the shared artifact store.
 /// </summary>
 public static class OnnxExportEndpoints
 {
@@ -42,34 +45,48 @@ public static class OnnxExportEndpoints
         return app;
     }
 
-    private static async Task<IResult> ExportAsync(long id, string? weights, IRunStore store, IOptions<QuantStudioOptions> options, CancellationToken ct)
+    private static async Task<IResult> ExportAsync(long id, string? weights, IRunStore store, IOptions<QuantStudioOptions> options,
+        RunDownloads downloads, CancellationToken ct)
     {
         var name = weights ?? "float";
         if (!Formats.TryGetValue(name, out var format))
             return Problems.BadRequest("weights", $"'{name}' is not a weight format; allowed: float, lowbit");
         if (await store.GetRunAsync(id, ct) is null)
             return Problems.RunNotFound(id);
-        var folder = options.Value.RunDirectory(id);
-        var qsc = Path.Combine(folder, "model.qsc");
-        if (!File.Exists(qsc))
-            return Problems.Conflict("The run has no model yet", $"run {id} has no model.qsc; it is written when the run finishes");
         var fileName = $"model-{name}.onnx";
-        OnnxExport export;
+        // Distributed, the run's files are in the shared store (whichever worker ran it): export from a local copy and store the result there.
+        var shared = downloads.Shared;
+        var folder = shared is null ? options.Value.RunDirectory(id) : Path.Combine(Path.GetTempPath(), $"quantstudio-export-{Guid.NewGuid():N}");
         try
         {
-            export = await Task.Run(() => OnnxExporter.ExportToFile(qsc, Path.Combine(folder, fileName), format), ct);
+            var qsc = Path.Combine(folder, "model.qsc");
+            if (shared is not null && !await ArtifactFiles.DownloadAsync(shared, id, "model.qsc", qsc, ct) || !File.Exists(qsc))
+                return Problems.Conflict("The run has no model yet", $"run {id} has no model.qsc; it is written when the run finishes");
+            var target = Path.Combine(folder, fileName);
+            OnnxExport export;
+            try
+            {
+                export = await Task.Run(() => OnnxExporter.ExportToFile(qsc, target, format), ct);
+            }
+            catch (CompressedCheckpointFormatException e)
+            {
+                return Results.Problem(statusCode: StatusCodes.Status422UnprocessableEntity, title: "The run's model cannot be exported",
+                    detail: $"model.qsc of run {id} is not a valid compressed checkpoint: {e.Message}");
+            }
+            catch (NotSupportedException e)
+            {
+                return Results.Problem(statusCode: StatusCodes.Status422UnprocessableEntity, title: "The run's model cannot be exported",
+                    detail: $"model.qsc of run {id}: {e.Message}");
+            }
+            if (shared is not null)
+                await ArtifactFiles.UploadAsync(shared, id, fileName, target, ct);
+            var artifact = (await downloads.ListAsync(id, ct)).Single(a => a.Name == fileName);
+            return Results.Created(artifact.Url, new OnnxExportDto(artifact, name, export.FileBytes, export.QscFileBytes, export.RunPackedBytes));
         }
-        catch (CompressedCheckpointFormatException e)
+        finally
         {
-            return Results.Problem(statusCode: StatusCodes.Status422UnprocessableEntity, title: "The run's model cannot be exported",
-                detail: $"model.qsc of run {id} is not a valid compressed checkpoint: {e.Message}");
+            if (shared is not null && Directory.Exists(folder))
+                Directory.Delete(folder, recursive: true);
         }
-        catch (NotSupportedException e)
-        {
-            return Results.Problem(statusCode: StatusCodes.Status422UnprocessableEntity, title: "The run's model cannot be exported",
-                detail: $"model.qsc of run {id}: {e.Message}");
-        }
-        var artifact = RunsEndpoints.ListArtifacts(id, options.Value).Single(a => a.Name == fileName);
-        return Results.Created(artifact.Url, new OnnxExportDto(artifact, name, export.FileBytes, export.QscFileBytes, export.RunPackedBytes));
     }
 }

@@ -11,6 +11,9 @@ namespace QuantStudio.Web.Distributed;
 /// </summary>
 public sealed class RunDownloads(IOptions<QuantStudioOptions> options, IArtifactStore? shared = null)
 {
+    /// <summary>The shared artifact store (distributed mode), or null when runs keep their files in their folders.</summary>
+    public IArtifactStore? Shared => shared;
+
     public async Task<IReadOnlyList<ArtifactDto>> ListAsync(long runId, CancellationToken ct = default)
     {
         IEnumerable<(string Name, long Bytes)> files = shared is null
