@@ -28,7 +28,7 @@ public sealed class CifarConvNet : Module<Tensor, Tensor>
         {
             var outCh = ModelScaling.Channels(filters[i], width);
             f.append($"conv{i + 1}", Layer.Conv2d(inCh, outCh, kernel, padding: kernel / 2, hasBias: false));
-            f.append($"bn{i + 1}", torch.nn.BatchNorm2d(outCh));
+            f.append($"bn{i + 1}", Layer.BatchNorm2d(outCh));
             f.append($"relu{i + 1}", torch.nn.ReLU());
             if (poolAfter.Contains(i + 1))
                 f.append($"pool{i + 1}", torch.nn.MaxPool2d(2));

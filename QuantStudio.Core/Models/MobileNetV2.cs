@@ -55,7 +55,7 @@ public sealed class MobileNetV2 : Module<Tensor, Tensor>
 
     private static Sequential ConvBnRelu6(long inCh, long outCh, long kernel, long stride, long groups) =>
         Sequential(("conv", Layer.Conv2d(inCh, outCh, kernel, stride: stride, padding: kernel / 2, groups: groups, hasBias: false)),
-            ("bn", torch.nn.BatchNorm2d(outCh)),
+            ("bn", Layer.BatchNorm2d(outCh)),
             ("relu6", torch.nn.ReLU6()));
 
     private sealed class InvertedResidual : Module<Tensor, Tensor>
@@ -72,7 +72,7 @@ public sealed class MobileNetV2 : Module<Tensor, Tensor>
                 b.append("expand", ConvBnRelu6(inCh, hidden, 1, 1, 1));
             b.append("depthwise", ConvBnRelu6(hidden, hidden, 3, stride, hidden));
             b.append("project", Layer.Conv2d(hidden, outCh, 1, hasBias: false));
-            b.append("project_bn", torch.nn.BatchNorm2d(outCh));
+            b.append("project_bn", Layer.BatchNorm2d(outCh));
             body = b;
             register_module("body", body);
         }

@@ -25,7 +25,7 @@ public sealed class CifarResNet : Module<Tensor, Tensor>
         var w0 = ModelScaling.Channels(16, width);
         stem = this.Registered("stem", Sequential(
             ("conv", Layer.Conv2d(input.Channels, w0, 3, padding: 1, hasBias: false)),
-            ("bn", torch.nn.BatchNorm2d(w0)),
+            ("bn", Layer.BatchNorm2d(w0)),
             ("relu", torch.nn.ReLU())));
         var s = Sequential();
         var inCh = w0;
@@ -65,7 +65,7 @@ public sealed class CifarResNet : Module<Tensor, Tensor>
     private sealed class BasicBlock : Module<Tensor, Tensor>
     {
         private readonly TransformableConv2d conv1, conv2;
-        private readonly BatchNorm2d bn1, bn2;
+        private readonly BatchNorm2dLayer bn1, bn2;
         private readonly long inChannels, outChannels;
         private readonly int stride;
 
@@ -76,11 +76,11 @@ public sealed class CifarResNet : Module<Tensor, Tensor>
             this.stride = stride;
             conv1 = Layer.Conv2d(inChannels, outChannels, 3, stride: stride, padding: 1, hasBias: false);
             register_module("conv1", conv1);
-            bn1 = torch.nn.BatchNorm2d(outChannels);
+            bn1 = Layer.BatchNorm2d(outChannels);
             register_module("bn1", bn1);
             conv2 = Layer.Conv2d(outChannels, outChannels, 3, padding: 1, hasBias: false);
             register_module("conv2", conv2);
-            bn2 = torch.nn.BatchNorm2d(outChannels);
+            bn2 = Layer.BatchNorm2d(outChannels);
             register_module("bn2", bn2);
         }
 

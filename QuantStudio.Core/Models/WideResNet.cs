@@ -16,7 +16,7 @@ public sealed class WideResNet : Module<Tensor, Tensor>
 {
     private readonly TransformableConv2d stem;
     private readonly Sequential stages;
-    private readonly BatchNorm2d bn;
+    private readonly BatchNorm2dLayer bn;
     private readonly TransformableLinear classifier;
 
     public WideResNet(InputShape input, int depth, double widen, double dropout = 0) : base($"wrn-{depth}-{widen}")
@@ -39,7 +39,7 @@ public sealed class WideResNet : Module<Tensor, Tensor>
         }
         stages = s;
         register_module("stages", stages);
-        bn = torch.nn.BatchNorm2d(inCh);
+        bn = Layer.BatchNorm2d(inCh);
         register_module("bn", bn);
         classifier = Layer.Linear(inCh, input.Classes);
         register_module("classifier", classifier);
@@ -54,7 +54,7 @@ public sealed class WideResNet : Module<Tensor, Tensor>
 
     private sealed class PreActBlock : Module<Tensor, Tensor>
     {
-        private readonly BatchNorm2d bn1, bn2;
+        private readonly BatchNorm2dLayer bn1, bn2;
         private readonly TransformableConv2d conv1, conv2;
         private readonly TransformableConv2d? shortcut;
         private readonly double dropout;
@@ -62,11 +62,11 @@ public sealed class WideResNet : Module<Tensor, Tensor>
         public PreActBlock(long inCh, long outCh, int stride, double dropout) : base(nameof(PreActBlock))
         {
             this.dropout = dropout;
-            bn1 = torch.nn.BatchNorm2d(inCh);
+            bn1 = Layer.BatchNorm2d(inCh);
             register_module("bn1", bn1);
             conv1 = Layer.Conv2d(inCh, outCh, 3, stride: stride, padding: 1, hasBias: false);
             register_module("conv1", conv1);
-            bn2 = torch.nn.BatchNorm2d(outCh);
+            bn2 = Layer.BatchNorm2d(outCh);
             register_module("bn2", bn2);
             conv2 = Layer.Conv2d(outCh, outCh, 3, padding: 1, hasBias: false);
             register_module("conv2", conv2);

@@ -54,7 +54,7 @@ internal static class OnnxFixtures
     public static void RandomizeBatchNorms(nn.Module model)
     {
         using var noGrad = torch.no_grad();
-        foreach (var bn in model.modules().OfType<BatchNorm2d>())
+        foreach (var bn in model.modules().OfType<BatchNorm>())
         {
             bn.weight!.uniform_(0.5, 1.5);
             bn.bias!.uniform_(-0.3, 0.3);

@@ -11,7 +11,7 @@ namespace QuantStudio.Core.Export.Onnx;
 /// </summary>
 internal sealed record BatchNormFold(float[] Scale, float[] Shift)
 {
-    public static BatchNormFold Of(BatchNorm2d bn)
+    public static BatchNormFold Of(BatchNorm bn)
     {
         var mean = bn.running_mean!.data<float>().ToArray();
         var variance = bn.running_var!.data<float>().ToArray();

@@ -53,7 +53,7 @@ internal sealed class OnnxModelEmitter(OnnxGraphBuilder graph, OnnxWeightEmitter
         {
             var (name, child) = children[i];
             var path = Path(prefix, name);
-            if (child is TransformableConv2d conv && i + 1 < children.Count && children[i + 1].module is BatchNorm2d bn)
+            if (child is TransformableConv2d conv && i + 1 < children.Count && children[i + 1].module is BatchNorm bn)
             {
                 x = Conv(conv, path, x, bn);
                 i++;
@@ -70,7 +70,7 @@ internal sealed class OnnxModelEmitter(OnnxGraphBuilder graph, OnnxWeightEmitter
     {
         TransformableConv2d conv => Conv(conv, path, x, null),
         TransformableLinear linear => Linear(linear, path, x),
-        BatchNorm2d bn => Affine(BatchNormFold.Of(bn), path, x),
+        BatchNorm bn => Affine(BatchNormFold.Of(bn), path, x),
         ReLU => graph.Node("Relu", [x]),
         ReLU6 => graph.Node("Clip", [x, graph.Float($"{path}.min", 0f), graph.Float($"{path}.max", 6f)]),
         MaxPool2d pool => MaxPool(pool, path, x),
@@ -95,7 +95,7 @@ internal sealed class OnnxModelEmitter(OnnxGraphBuilder graph, OnnxWeightEmitter
         return graph.Node("Mul", [level, step]);
     }
 
-    private string Conv(TransformableConv2d conv, string path, string x, BatchNorm2d? bn)
+    private string Conv(TransformableConv2d conv, string path, string x, BatchNorm? bn)
     {
         x = QuantizedInput(path, x);
         var k = conv.kernel_size;
@@ -176,8 +176,8 @@ internal sealed class OnnxModelEmitter(OnnxGraphBuilder graph, OnnxWeightEmitter
     {
         var conv1 = (TransformableConv2d)Child(block, "conv1");
         var conv2 = (TransformableConv2d)Child(block, "conv2");
-        var y = graph.Node("Relu", [Conv(conv1, $"{path}.conv1", x, (BatchNorm2d)Child(block, "bn1"))]);
-        y = Conv(conv2, $"{path}.conv2", y, (BatchNorm2d)Child(block, "bn2"));
+        var y = graph.Node("Relu", [Conv(conv1, $"{path}.conv1", x, (BatchNorm)Child(block, "bn1"))]);
+        y = Conv(conv2, $"{path}.conv2", y, (BatchNorm)Child(block, "bn2"));
         var shortcut = x;
         long stride = conv1.stride_size, inCh = conv1.in_channels, outCh = conv1.out_channels;
         if (stride != 1 || inCh != outCh)
@@ -196,8 +196,8 @@ internal sealed class OnnxModelEmitter(OnnxGraphBuilder graph, OnnxWeightEmitter
     // Pre-activation: a = ReLU(BN(x)); conv1 (BN folded) → ReLU → conv2; plus x, or a 1×1 conv of a.
     private string PreActBlock(nn.Module block, string path, string x)
     {
-        var a = graph.Node("Relu", [Affine(BatchNormFold.Of((BatchNorm2d)Child(block, "bn1")), $"{path}.bn1", x)]);
-        var y = Conv((TransformableConv2d)Child(block, "conv1"), $"{path}.conv1", a, (BatchNorm2d)Child(block, "bn2"));
+        var a = graph.Node("Relu", [Affine(BatchNormFold.Of((BatchNorm)Child(block, "bn1")), $"{path}.bn1", x)]);
+        var y = Conv((TransformableConv2d)Child(block, "conv1"), $"{path}.conv1", a, (BatchNorm)Child(block, "bn2"));
         y = graph.Node("Relu", [y]);
         y = Conv((TransformableConv2d)Child(block, "conv2"), $"{path}.conv2", y, null);
         var shortcut = block.named_children().FirstOrDefault(c => c.name == "shortcut").module is TransformableConv2d s
@@ -210,7 +210,7 @@ internal sealed class OnnxModelEmitter(OnnxGraphBuilder graph, OnnxWeightEmitter
     {
         x = Conv((TransformableConv2d)Child(model, "stem"), "stem", x, null);
         x = Sequence(Child(model, "stages"), "stages", x);
-        x = graph.Node("Relu", [Affine(BatchNormFold.Of((BatchNorm2d)Child(model, "bn")), "bn", x)]);
+        x = graph.Node("Relu", [Affine(BatchNormFold.Of((BatchNorm)Child(model, "bn")), "bn", x)]);
         return Head(model, x);
     }
 

@@ -9,6 +9,9 @@ public static class Layer
 
     public static TransformableLinear Linear(long in_features, long out_features, bool hasBias = true) => new(in_features, out_features, hasBias);
 
+    /// <summary>Batch normalization over channels (see <see cref="BatchNorm2dLayer"/> for why not TorchSharp's own).</summary>
+    public static BatchNorm2dLayer BatchNorm2d(long num_features) => new(num_features);
+
     public static TransformableEmbedding Embedding(long num_embeddings, long embedding_dim) => new(num_embeddings, embedding_dim);
 
     public static TransformableLstm Lstm(long input_size, long hidden_size, long num_layers = 1, bool batch_first = false, double dropout = 0) =>
