@@ -81,11 +81,15 @@ public sealed record DistillationSpec
     public double Alpha { get; init; } = 0.7;
 }
 
+/// <summary>
+/// QKD's phases, which share one learning-rate schedule. Self-studying takes half the student's epochs, so that
+/// co-studying starts from a student close to what it reaches alone (see docs/training.md, QKD against QAT).
+/// </summary>
 public sealed record QkdSpec
 {
-    public int SelfStudyingEpochs { get; init; } = 1;
+    public int SelfStudyingEpochs { get; init; } = 2;
     public int CoStudyingEpochs { get; init; } = 1;
-    public int TutoringEpochs { get; init; } = 2;
+    public int TutoringEpochs { get; init; } = 1;
 }
 
 public sealed record OptimizerSpec

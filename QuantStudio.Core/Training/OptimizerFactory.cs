@@ -26,9 +26,13 @@ public static class OptimizerFactory
     /// A schedule stepped once per training step over <paramref name="epochs"/> epochs: warm-up over
     /// <c>warmup_epochs</c>, then constant, step (÷10 at each third), multistep (÷10 at 50% and 75%)
     /// or cosine to zero. Stepping per step rather than per epoch keeps short runs smooth.
+    /// With <paramref name="firstEpoch"/> &gt; 0 the schedule is entered there (a later phase of a
+    /// schedule that spans several phases): its first step has the lr of step firstEpoch · stepsPerEpoch.
     /// </summary>
-    public static LRScheduler CreateSchedule(OptimizerSpec spec, Optimizer optimizer, int epochs, int stepsPerEpoch)
+    public static LRScheduler CreateSchedule(OptimizerSpec spec, Optimizer optimizer, int epochs, int stepsPerEpoch, int firstEpoch = 0)
     {
+        if (firstEpoch < 0 || firstEpoch >= Math.Max(1, epochs))
+            throw new ArgumentOutOfRangeException(nameof(firstEpoch), firstEpoch, $"firstEpoch must be in [0, {epochs})");
         var total = Math.Max(1L, (long)epochs * stepsPerEpoch);
         var warm = Math.Min(total - 1, (long)Math.Min(spec.WarmupEpochs, epochs) * stepsPerEpoch);
         var rest = Math.Max(1, total - warm);
@@ -41,6 +45,7 @@ public static class OptimizerFactory
             "cosine" => LRSchedules.CosineAnnealingLR(optimizer, rest),
             _ => throw new ArgumentException($"optimizer.schedule: unknown schedule '{spec.Schedule}'; allowed: constant, step, multistep, cosine", nameof(spec)),
         };
-        return warm > 0 ? LRSchedules.LinearWarmup(main, warm) : main;
+        var whole = warm > 0 ? LRSchedules.LinearWarmup(main, warm) : main;
+        return firstEpoch > 0 ? LRSchedules.Offset(whole, (long)firstEpoch * stepsPerEpoch) : whole;
     }
 }

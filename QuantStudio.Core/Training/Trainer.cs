@@ -138,7 +138,9 @@ public sealed class Trainer
         foreach (var t in trainees)
         {
             var optimizer = OptimizerFactory.Create(t.Optimizer, t.Groups, t.LrScale);
-            result.Add(new ActiveTrainee(t.Name, optimizer, OptimizerFactory.CreateSchedule(t.Optimizer, optimizer, epochs, StepsPerEpoch)));
+            var window = t.Window ?? new ScheduleWindow(0, epochs);
+            result.Add(new ActiveTrainee(t.Name, optimizer,
+                OptimizerFactory.CreateSchedule(t.Optimizer, optimizer, window.TotalEpochs, StepsPerEpoch, window.FirstEpoch)));
         }
         return result;
     }

@@ -19,7 +19,11 @@ public sealed record TrainingPhase(string Name, int Epochs);
 
 /// <summary>A network (or a quantizer's parameters) trained in a phase, with its own optimizer.</summary>
 /// <param name="LrScale">Multiplies the optimizer spec's lr for this trainee.</param>
-public sealed record Trainee(string Name, IReadOnlyList<ParamGroupSpec> Groups, OptimizerSpec Optimizer, double LrScale = 1);
+/// <param name="Window">Where this phase sits in a schedule that spans several phases; null gives the phase a schedule of its own over its epochs.</param>
+public sealed record Trainee(string Name, IReadOnlyList<ParamGroupSpec> Groups, OptimizerSpec Optimizer, double LrScale = 1, ScheduleWindow? Window = null);
+
+/// <summary>A phase's part of one learning-rate schedule over <paramref name="TotalEpochs"/>: it starts at <paramref name="FirstEpoch"/> instead of at the peak.</summary>
+public sealed record ScheduleWindow(int FirstEpoch, int TotalEpochs);
 
 /// <summary>One step's loss, its named parts (for the event stream) and the student's logits (for training accuracy).</summary>
 public sealed record StepLoss(Tensor Total, IReadOnlyDictionary<string, Tensor> Parts, Tensor Logits);

@@ -52,8 +52,12 @@ public abstract class LRScheduler
     /// <summary>The lrs set by the last <see cref="step"/>, one per parameter group.</summary>
     public IReadOnlyList<double> get_last_lr() => lastLrs;
 
-    /// <summary>For wrappers that drive this schedule: follow their epoch without touching the optimizer.</summary>
-    internal void Follow(long epoch) => last_epoch = epoch;
+    /// <summary>For wrappers that drive this schedule: follow their epoch (and drive its own wrapped schedule) without touching the optimizer.</summary>
+    internal void Follow(long epoch)
+    {
+        last_epoch = epoch;
+        OnEpoch(epoch);
+    }
 
     /// <summary>Called with the new epoch before the lrs are computed.</summary>
     protected virtual void OnEpoch(long epoch)

@@ -51,4 +51,7 @@ public static class LRSchedules
     /// <summary>Warm-up over <paramref name="warmup_steps"/>, then <paramref name="after"/> from its epoch 0.</summary>
     public static LinearWarmup LinearWarmup(LRScheduler after, long warmup_steps, double start_factor = 1.0 / 3) =>
         new(after, warmup_steps, start_factor);
+
+    /// <summary><paramref name="schedule"/> entered at its epoch <paramref name="offset"/>.</summary>
+    public static OffsetLR Offset(LRScheduler schedule, long offset) => new(schedule, offset);
 }

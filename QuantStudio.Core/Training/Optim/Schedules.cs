@@ -109,6 +109,32 @@ public sealed class LinearWarmup : LRScheduler
     }
 }
 
+/// <summary>
+/// Another schedule entered part-way: lr = inner lr at (offset + epoch). A training run split into
+/// phases that each build a fresh optimizer uses it to continue one schedule across them instead of
+/// restarting it at the peak. Its state is its own <see cref="LRScheduler.last_epoch"/>, counted from
+/// the entry point; the offset comes from the constructor, so a restored schedule continues exactly.
+/// Step the offset schedule only: it drives the wrapped one.
+/// </summary>
+public sealed class OffsetLR : LRScheduler
+{
+    public OffsetLR(LRScheduler inner, long offset) : base(nameof(OffsetLR), inner.optimizer)
+    {
+        if (offset < 0)
+            throw new ArgumentOutOfRangeException(nameof(offset), offset, "offset must be >= 0");
+        this.inner = inner;
+        this.offset = offset;
+        InitialStep();
+    }
+
+    public LRScheduler inner { get; }
+    public long offset { get; }
+
+    protected override void OnEpoch(long epoch) => inner.Follow(offset + epoch);
+
+    public override double lr_at(long epoch, double base_lr) => inner.lr_at(offset + epoch, base_lr);
+}
+
 internal static class ScheduleChecks
 {
     public static void Gamma(double gamma)
