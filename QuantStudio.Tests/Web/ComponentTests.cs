@@ -33,6 +33,12 @@ public sealed class ComponentTests : StudioComponentContext
     }
 
     [Fact]
+    public void A_new_QKD_form_starts_from_the_specs_phase_split()
+    {
+        Assert.Equal(new QkdSpec(), new NewExperimentForm { Method = Methods.Qkd }.ToSpec().Qkd);
+    }
+
+    [Fact]
     public void The_form_shows_validation_messages_next_to_their_fields()
     {
         var errors = new Dictionary<string, string[]>

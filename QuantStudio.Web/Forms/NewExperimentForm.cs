@@ -44,9 +44,10 @@ public sealed class NewExperimentForm
     public double Temperature { get; set; } = 2.0;
     public double Alpha { get; set; } = 0.7;
 
-    public int SelfStudyingEpochs { get; set; } = 1;
-    public int CoStudyingEpochs { get; set; } = 1;
-    public int TutoringEpochs { get; set; } = 2;
+    private static readonly QkdSpec QkdDefaults = new();
+    public int SelfStudyingEpochs { get; set; } = QkdDefaults.SelfStudyingEpochs;
+    public int CoStudyingEpochs { get; set; } = QkdDefaults.CoStudyingEpochs;
+    public int TutoringEpochs { get; set; } = QkdDefaults.TutoringEpochs;
 
     public string Optimizer { get; set; } = "sgd";
     public double Lr { get; set; } = 0.05;
