@@ -41,6 +41,32 @@ public static partial class NativeMemory
         }
     }
 
+    /// <summary>
+    /// Hands freed memory back to the system from now on: fixed mmap and trim thresholds of 128 KiB (glibc's starting
+    /// values, without its rising mmap threshold, which keeps tensor buffers up to 32 MiB for good), then
+    /// <c>malloc_trim(0)</c> for what is held already. For a long-lived process between training runs. Returns false
+    /// where the C library offers no such setting (not glibc).
+    /// </summary>
+    public static bool ReleaseFreedMemory()
+    {
+        if (!OperatingSystem.IsLinux())
+            return false;
+        try
+        {
+            mallopt(M_MMAP_THRESHOLD, 128 << 10);
+            mallopt(M_TRIM_THRESHOLD, 128 << 10);
+            malloc_trim(0);
+            return true;
+        }
+        catch (EntryPointNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "malloc_trim")]
+    private static partial int malloc_trim(nuint pad);
+
     [LibraryImport("libc", EntryPoint = "mallopt")]
     private static partial int mallopt(int param, int value);
 }

@@ -145,6 +145,7 @@ public sealed class RunQueue(
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         var entry = new ActiveRun(cts);
         active[id] = entry;
+        TrainingMemory.RunStarted();
         try
         {
             var dir = options.Value.RunDirectory(id);
@@ -202,6 +203,7 @@ public sealed class RunQueue(
         }
         finally
         {
+            TrainingMemory.RunEnded();
             active.TryRemove(id, out _);
             entry.Done.TrySetResult();
             notifier.Changed(id);
