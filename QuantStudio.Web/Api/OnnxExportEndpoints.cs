@@ -60,7 +60,8 @@ public static class OnnxExportEndpoints
         try
         {
             var qsc = Path.Combine(folder, "model.qsc");
-            if (shared is not null && !await ArtifactFiles.DownloadAsync(shared, id, "model.qsc", qsc, ct) || !File.Exists(qsc))
+            var present = shared is null ? File.Exists(qsc) : await ArtifactFiles.DownloadAsync(shared, id, "model.qsc", qsc, ct);
+            if (!present)
                 return Problems.Conflict("The run has no model yet", $"run {id} has no model.qsc; it is written when the run finishes");
             var target = Path.Combine(folder, fileName);
             OnnxExport export;

@@ -11,16 +11,6 @@ public static class TrainingMemory
     private static readonly Lock Gate = new();
     private static int running;
 
-    /// <summary>The number of runs training in this process now.</summary>
-    public static int Running
-    {
-        get
-        {
-            lock (Gate)
-                return running;
-        }
-    }
-
     public static void RunStarted()
     {
         lock (Gate)

@@ -154,10 +154,14 @@ public sealed class QkdMethod : LsqMethod
     /// </summary>
     public ScheduleWindow Window(int phase) => new(Phases.Take(phase).Sum(p => p.Epochs), Phases.Sum(p => p.Epochs));
 
-    public override IReadOnlyList<Trainee> Trainees(int phase) => phase == CoStudying
-        ? [QuantizedStudent() with { Window = Window(phase) },
-            new Trainee("teacher", [new(teacher.parameters())], Spec.Teacher?.Train ?? Spec.Optimizer, TeacherLrScale, Window(phase))]
-        : [QuantizedStudent() with { Window = Window(phase) }];
+    public override IReadOnlyList<Trainee> Trainees(int phase)
+    {
+        var window = Window(phase);
+        var student = QuantizedStudent() with { Window = window };
+        return phase == CoStudying
+            ? [student, new Trainee("teacher", [new(teacher.parameters())], Spec.Teacher?.Train ?? Spec.Optimizer, TeacherLrScale, window)]
+            : [student];
+    }
 
     public override void SetTrainingMode(int phase)
     {
