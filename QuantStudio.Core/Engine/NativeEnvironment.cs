@@ -14,11 +14,6 @@ public static partial class NativeEnvironment
     /// <summary>
     /// The defaults:
     /// <list type="bullet">
-    /// <item><c>DNNL_MAX_CPU_ISA=AVX2</c>: oneDNN's AVX-512 kernels in libtorch 2.10 are not safe on the CPUs these
-    /// machines have (avx512_bf16, avx512_vp2intersect, no AMX). The backward of a strided 1×1 convolution on
-    /// channels_last tensors overran a heap buffer and killed the process ("free(): invalid next size") every
-    /// time, and NCHW convolution backwards returned NaN far more often; at AVX2 neither happened
-    /// (docs/engine.md). Set the variable yourself to choose another level.</item>
     /// <item><c>TORCH_CPP_LOG_LEVEL=ERROR</c>: libtorch prints a warning per convolution call on CPUs that NNPACK
     /// does not support ("Could not initialize NNPACK!"), which buries a run's own progress.</item>
     /// <item><c>OMP_WAIT_POLICY=PASSIVE</c>: libtorch's OpenMP threads sleep between parallel regions instead of spinning.
@@ -30,7 +25,6 @@ public static partial class NativeEnvironment
     /// </summary>
     public static readonly IReadOnlyDictionary<string, string> Defaults = new Dictionary<string, string>
     {
-        ["DNNL_MAX_CPU_ISA"] = "AVX2",
         ["TORCH_CPP_LOG_LEVEL"] = "ERROR",
         ["OMP_WAIT_POLICY"] = "PASSIVE",
     };

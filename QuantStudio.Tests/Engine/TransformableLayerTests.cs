@@ -57,7 +57,7 @@ public class TransformableLayerTests
     [InlineData(4, 6, 5, 2, 2, 2, false)]
     [InlineData(6, 6, 3, 1, 1, 6, false)]
     // A strided 1×1 convolution (a residual shortcut): oneDNN's AVX-512 backward of it on channels_last overran
-    // a heap buffer and killed the process; NativeEnvironment limits oneDNN to AVX2.
+    // a heap buffer and killed the process; CheckedConvolution runs it as a subsampling and a 1×1 convolution of stride 1.
     [InlineData(8, 16, 1, 2, 0, 1, false)]
     public void Conv2d_matches_torchsharps(int inCh, int outCh, int kernel, int stride, int padding, int groups, bool bias)
     {

@@ -57,14 +57,11 @@ public sealed class TransformableConv2d : nn.Module<Tensor, Tensor>, IWeightTran
         ShapeGuards.Dimensions(input, "Conv2d", 4);
         ShapeGuards.Size(input, 1, in_channels, "Conv2d", "input channels");
         using var scope = NewDisposeScope();
-        // Always fp32 and channels_last, whatever the compute precision. libtorch 2.10's oneDNN returned wrong or
-        // NaN input gradients at random from its float32 NCHW convolution backward on these CPUs (small channel
-        // counts, any ISA level) and NaN gradients from its bf16 one; its float32 NHWC kernels agree with the
-        // float64 reference every time (docs/engine.md). The output stays channels_last, and batch norm, ReLU and
-        // pooling keep that layout.
+        // Always fp32 (libtorch 2.10's bf16 convolution backward returned NaN gradients at random on these CPUs), and
+        // through CheckedConvolution, which works around what its float32 kernels get wrong here (docs/engine.md). The output is
+        // channels_last, and batch norm, ReLU and pooling keep that layout.
         var w = WeightTransform.Effective(weight);
-        var x = ComputePrecision.Result(input).ToChannelsLast();
-        var y = nn.functional.conv2d(x, w, bias, stride, padding, dilation, groups);
+        var y = CheckedConvolution.Shared.Conv2d(ComputePrecision.Result(input), w, bias, stride, padding, dilation, groups);
         return scope.MoveToOuter(y);
     }
 }
