@@ -102,7 +102,11 @@ public sealed record OptimizerSpec
     public double WeightDecay { get; init; } = 5e-4;
     /// <summary><c>constant</c>, <c>step</c>, <c>multistep</c> or <c>cosine</c>.</summary>
     public string Schedule { get; init; } = "cosine";
-    public int WarmupEpochs { get; init; }
+    /// <summary>
+    /// Epochs of linear warm-up. Null: none, except for the LSQ methods (<c>qat</c>, <c>qkd</c>) with activation bits, which
+    /// warm up one epoch per eight of the student's epochs (see <c>LsqMethod.DefaultWarmupEpochs</c>).
+    /// </summary>
+    public int? WarmupEpochs { get; init; }
     public int Epochs { get; init; } = 3;
     public int BatchSize { get; init; } = 64;
 }

@@ -74,7 +74,7 @@ public static class SpecValidator
         check(o.Schedule is "constant" or "step" or "multistep" or "cosine", prefix + ".schedule",
             $"unknown schedule '{o.Schedule}'; allowed: constant, step, multistep, cosine");
         // Judged against a valid epoch count only: a negative one is reported once, under epochs.
-        check(o.Epochs is < 0 or > 10_000 || (o.WarmupEpochs >= 0 && o.WarmupEpochs <= o.Epochs), prefix + ".warmup_epochs",
+        check(o.Epochs is < 0 or > 10_000 || o.WarmupEpochs is null || (o.WarmupEpochs >= 0 && o.WarmupEpochs <= o.Epochs), prefix + ".warmup_epochs",
             "must be between 0 and the number of epochs");
         check(o.Epochs is >= 0 and <= 10_000, prefix + ".epochs", "must be between 0 and 10000");
         check(o.BatchSize is >= 1 and <= 65_536, prefix + ".batch_size", "must be between 1 and 65536");

@@ -34,7 +34,7 @@ public static class OptimizerFactory
         if (firstEpoch < 0 || firstEpoch >= Math.Max(1, epochs))
             throw new ArgumentOutOfRangeException(nameof(firstEpoch), firstEpoch, $"firstEpoch must be in [0, {epochs})");
         var total = Math.Max(1L, (long)epochs * stepsPerEpoch);
-        var warm = Math.Min(total - 1, (long)Math.Min(spec.WarmupEpochs, epochs) * stepsPerEpoch);
+        var warm = Math.Min(total - 1, (long)Math.Min(spec.WarmupEpochs ?? 0, epochs) * stepsPerEpoch);
         var rest = Math.Max(1, total - warm);
         LRScheduler main = spec.Schedule switch
         {
