@@ -88,13 +88,15 @@ public sealed class PostgresRestartTests(ITestOutputHelper output)
         foreach (var (id, stored) in before)
             Assert.Equal(stored.Select(e => e.GetRawText()), after[id].Take(stored.Length).Select(e => e.GetRawText()));
 
-        // The run that trained across the outage went on after it: it emitted events while the server was down, which its
-        // worker stored once the server was back (the store's retry), and stored more after them.
+        // The run that trained across the outage went on after it, on the same worker (no run_resumed above): it stored more
+        // events, some after the restart. Whether it also emitted events while the server was down depends on where the stop
+        // caught its worker: inside a store call (an event's append, a checkpoint's upload) its training waits for that call,
+        // which retries until the server is back, and emits nothing meanwhile. So that count is reported, not required
+        // (with a LeNet-5 epoch of a few hundred milliseconds, the worker spends a good part of its time in such calls).
         var trainingEvents = after[training];
         Assert.True(trainingEvents.Length > before[training].Length + 3,
             $"run {training} stored {trainingEvents.Length - before[training].Length} events after the {before[training].Length} before the stop\n{Logs()}");
         var emittedWhileDown = trainingEvents.Count(e => Time(e) > stopping && Time(e) < restarted);
-        Assert.True(emittedWhileDown >= 1, $"run {training} emitted nothing while the server was down\n{Logs()}");
         Assert.Contains(trainingEvents, e => Time(e) > restarted);
 
         // Both workers saw their sessions end (57P01, admin shutdown) and retried while the server refused connections.
